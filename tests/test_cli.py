@@ -1,0 +1,108 @@
+"The `pstl` command end to end on tiny synthetic data: every subcommand, kill-and-resume, NaN, bad arguments."
+import json, os, signal, subprocess, sys, time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from pstl import pretrain as pretrain_module
+from pstl.cli import main
+from pstl.data import write_synthetic
+
+TINY = ['--epochs', '3', '--warmup-epochs', '1', '--batch-size', '8', '--projector-dim', '32', '--quiet']
+
+def pstl(*args, check=True):
+    "Run the console script as a user would; returns the completed process."
+    r = subprocess.run([sys.executable, '-m', 'pstl', *map(str, args)], capture_output=True, text=True)
+    if check: assert r.returncode == 0, r.stderr
+    return r
+
+@pytest.fixture(scope='module')
+def data(tmp_path_factory):
+    d = tmp_path_factory.mktemp('synthetic')
+    pstl('synthetic', '--out', d, '--n-train', 32, '--n-val', 16, '--max-persons', 1)
+    return d
+
+def weights_of(path): return torch.load(path, weights_only=False)['state_dict']
+
+def test_every_subcommand(data, tmp_path):
+    encoders = []
+    for stream in ('joint', 'motion', 'bone'):
+        run = tmp_path/stream
+        pstl('pretrain', '--data', data, '--out', run, '--stream', stream, *TINY)
+        assert {'config.json', 'metrics.jsonl', 'checkpoint.pt', 'encoder.pt'} <= {p.name for p in run.iterdir()}
+        assert len((run/'metrics.jsonl').read_text().splitlines()) == 3
+        r = pstl('linear', '--data', data, '--weights', run/'encoder.pt', '--epochs', 5)
+        assert 'top1=' in r.stdout
+        encoders.append(run/'encoder.pt')
+    result = json.loads((tmp_path/'joint'/'linear.json').read_text())
+    assert 0 <= result['top1'] <= 100 and result['best_top1'] >= result['top1'] and len(result['history']) == 5
+    pstl('knn', '--data', data, '--weights', encoders[0], '--k', 5)
+    assert json.loads((tmp_path/'joint'/'knn.json').read_text())['k'] == 5
+    pstl('finetune', '--data', data, '--weights', encoders[0], '--label-fraction', 0.1, '--epochs', 1, '--batch-size', 8)
+    assert json.loads((tmp_path/'joint'/'semi_0.1.json').read_text())['labelled'] == 8  # one per class
+    pstl('finetune', '--data', data, '--out', tmp_path/'scratch', '--epochs', 1, '--batch-size', 8)
+    assert (tmp_path/'scratch'/'finetune.json').exists()
+    pstl('ensemble', '--data', data, '--weights', *encoders)
+    fused = json.loads((tmp_path/'joint'/'ensemble.json').read_text())
+    assert fused['weights'] == [0.6, 0.6, 0.4] and 0 <= fused['top1'] <= 100
+
+def test_sigkill_then_resume_gives_the_uninterrupted_weights(tmp_path):
+    data = write_synthetic(tmp_path/'data', n_train=64, n_val=8, max_persons=1)
+    args = ['--data', data, '--epochs', '3', '--warmup-epochs', '1', '--batch-size', '8', '--projector-dim', '32', '--quiet']
+    pstl('pretrain', '--out', tmp_path/'whole', *args)
+    run = tmp_path/'killed'
+    proc = subprocess.Popen([sys.executable, '-m', 'pstl', 'pretrain', '--out', str(run), *map(str, args)])
+    ckpt, seen = run/'checkpoint.pt', []
+    while proc.poll() is None:
+        if ckpt.exists():
+            seen.append(torch.load(ckpt, weights_only=False)['epoch'])  # never half-written: it always loads
+            if seen[-1] == 0: time.sleep(0.5); break  # somewhere inside the second epoch
+        time.sleep(0.05)
+    assert proc.poll() is None, "the run finished before it could be killed"
+    os.kill(proc.pid, signal.SIGKILL); proc.wait()
+    assert torch.load(ckpt, weights_only=False)['epoch'] in (0, 1) and not (run/'encoder.pt').exists()
+    pstl('pretrain', '--out', run, '--resume', '--quiet')
+    a, b = weights_of(tmp_path/'whole'/'encoder.pt'), weights_of(run/'encoder.pt')
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert [json.loads(l)['epoch'] for l in (run/'metrics.jsonl').read_text().splitlines()] == [0, 1, 2]
+    assert not list(run.glob('.*.tmp'))
+
+def test_nan_loss_stops_with_a_clear_error_and_keeps_the_checkpoint(tmp_path, monkeypatch, capsys):
+    data = write_synthetic(tmp_path/'data', n_train=16, n_val=8, max_persons=1)
+    calls, real_step = [], pretrain_module.step_loss
+    def step_loss(*a, **k):
+        loss, terms = real_step(*a, **k)
+        calls.append(1)
+        return (loss * float('nan'), terms) if len(calls) == 4 else (loss, terms)  # epoch 2, step 2
+    monkeypatch.setattr(pretrain_module, 'step_loss', step_loss)
+    run = tmp_path/'run'
+    with pytest.raises(SystemExit) as e:
+        main(['pretrain', '--data', str(data), '--out', str(run), '--epochs', '3', '--warmup-epochs', '1',
+              '--batch-size', '8', '--projector-dim', '32', '--quiet'])
+    assert e.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and 'non-finite loss' in err and 'epoch 2, step 2' in err
+    assert torch.load(run/'checkpoint.pt', weights_only=False)['epoch'] == 0
+    assert not (run/'encoder.pt').exists()
+
+@pytest.mark.parametrize('args,message', [
+    (['--data', '/nonexistent/data'], 'no such data directory'),
+    (['--mask-joint', '25'], 'below the number of joints'),
+    (['--mask-frame', '25'], 'must be fewer than the 50 frames'),
+    (['--batch-size', '1'], 'must be at least 2'),
+    (['--batch-size', '1000'], 'larger than the 32 training sequences'),
+])
+def test_bad_arguments_give_one_line_errors(data, tmp_path, args, message):
+    base = {'--data': str(data), '--batch-size': '8'}
+    base.update(dict(zip(args[::2], args[1::2])))
+    r = pstl('pretrain', '--out', tmp_path/'run', '--quiet', *sum(base.items(), ()), check=False)
+    assert r.returncode == 2 and 'Traceback' not in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1 and message in r.stderr, r.stderr
+
+def test_missing_weights_and_unresumable_run(data, tmp_path):
+    r = pstl('linear', '--data', data, '--weights', tmp_path/'none.pt', check=False)
+    assert r.returncode == 2 and 'none.pt: no such weights file' in r.stderr and 'Traceback' not in r.stderr
+    r = pstl('pretrain', '--out', tmp_path/'fresh', '--resume', check=False)
+    assert r.returncode == 2 and 'no checkpoint to resume from' in r.stderr
