@@ -85,3 +85,15 @@ def test_bad_files_name_the_file_and_line_and_write_nothing(tmp_path):
     assert r.returncode == 0, r.stderr
     assert 'S001C001P001R001A001' in (tmp_path/'out'/'skipped.txt').read_text()
     assert load_prepared(tmp_path/'out', 'train').names == ['S001C001P002R001A002']  # performer 2 trains
+
+def test_study_command_writes_results_and_resumes(shared, tmp_path):
+    args = ['study', 'nucla', '--raw', shared/'nucla', '--work', tmp_path/'work', '--results', tmp_path/'results', '--methods', 'raw', '--quiet']
+    r = pstl(*args)
+    assert r.returncode == 0, r.stderr
+    import pandas as pd
+    table = pd.read_csv(tmp_path/'results'/'results.csv', dtype={'missing': str})
+    assert list(table.columns) == ['method', 'protocol', 'missing', 'top1']
+    assert set(table.missing) == {'0', '2', '4', '6', '8', '10', 'left_arm', 'right_arm', 'left_leg', 'right_leg', 'trunk'}
+    assert (tmp_path/'results'/'missing_joints.png').exists()
+    cached = (tmp_path/'work'/'raw'/'rows.json').stat().st_mtime
+    assert pstl(*args).returncode == 0 and (tmp_path/'work'/'raw'/'rows.json').stat().st_mtime == cached  # resumed, not redone
