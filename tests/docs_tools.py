@@ -25,8 +25,8 @@ def render_readme():
     note = '<!-- generated from nbs/index.ipynb by `python tests/docs_tools.py readme`; do not edit -->'
     return f"{note}\n\n# {meta['title']}\n\n> {meta['description']}\n\n{body}\n"
 
-def execute_notebooks(names=()):
-    "Run notebooks in place with execnb (as `nbdev_test` does), so that their saved outputs and figures are current."
+def execute_notebooks(names=(), slow=False):
+    "Run notebooks in place with execnb (as `nbdev_test` does), so their saved outputs are current; `#| slow` cells only with `slow`."
     import os
     from execnb.nbio import read_nb, write_nb
     from execnb.shell import CaptureShell
@@ -34,15 +34,17 @@ def execute_notebooks(names=()):
         if names and path.stem not in names: continue
         nb = read_nb(path)
         cwd = os.getcwd(); os.chdir(path.parent)
-        try: CaptureShell(path).run_all(nb, exc_stop=True)
+        try: CaptureShell(path).run_all(nb, exc_stop=True, preproc=lambda cell: not slow and '#| slow' in cell.source)
         finally: os.chdir(cwd)
         write_nb(nb, path)
         print('executed', path.name)
 
 if __name__ == '__main__':
-    usage = 'usage: python tests/docs_tools.py readme | execute [NOTEBOOK_STEM ...]'
+    usage = 'usage: python tests/docs_tools.py readme | execute [--slow] [NOTEBOOK_STEM ...]'
     if sys.argv[1:2] == ['readme']:
         (ROOT/'README.md').write_text(render_readme())
         print('wrote', ROOT/'README.md')
-    elif sys.argv[1:2] == ['execute']: execute_notebooks(sys.argv[2:])
+    elif sys.argv[1:2] == ['execute']:
+        names = [a for a in sys.argv[2:] if a != '--slow']
+        execute_notebooks(names, slow='--slow' in sys.argv[2:])
     else: sys.exit(usage)
