@@ -26,7 +26,7 @@ def render_readme():
     return f"{note}\n\n# {meta['title']}\n\n> {meta['description']}\n\n{body}\n"
 
 def execute_notebooks(names=(), slow=False):
-    "Run notebooks in place with execnb (as `nbdev_test` does), so their saved outputs are current; `#| slow` cells only with `slow`."
+    "Run notebooks in place with execnb (as `nbdev_test` does), so their saved outputs are current; `#| slow` cells only with `slow`, `#| eval: false` never."
     import os
     from execnb.nbio import read_nb, write_nb
     from execnb.shell import CaptureShell
@@ -34,7 +34,8 @@ def execute_notebooks(names=(), slow=False):
         if names and path.stem not in names: continue
         nb = read_nb(path)
         cwd = os.getcwd(); os.chdir(path.parent)
-        try: CaptureShell(path).run_all(nb, exc_stop=True, preproc=lambda cell: not slow and '#| slow' in cell.source)
+        skip = lambda cell: '#| eval: false' in cell.source or (not slow and '#| slow' in cell.source)
+        try: CaptureShell(path).run_all(nb, exc_stop=True, preproc=skip)
         finally: os.chdir(cwd)
         write_nb(nb, path)
         print('executed', path.name)

@@ -106,3 +106,13 @@ def test_missing_weights_and_unresumable_run(data, tmp_path):
     assert r.returncode == 2 and 'none.pt: no such weights file' in r.stderr and 'Traceback' not in r.stderr
     r = pstl('pretrain', '--out', tmp_path/'fresh', '--resume', check=False)
     assert r.returncode == 2 and 'no checkpoint to resume from' in r.stderr
+
+def test_bench_prints_its_summary_last(tmp_path):
+    r = pstl('bench', '--batch-size', 4, '--steps', 1, '--warmup', 1, '--projector', 32, '--linear-epochs', 2, '--linear-samples', 8,
+             '--device', 'cpu', '--out', tmp_path)
+    summary = json.loads(r.stdout.strip().splitlines()[-1])
+    for key in ('samples_per_s', 'reference_samples_per_s', 'speedup', 'linear_eval_speedup', 'peak_rss_mb', 'gflops_per_s'):
+        assert summary[key] > 0, key
+    assert json.loads((tmp_path/'bench.json').read_text()) == summary
+    r = pstl('bench', '--device', 'cuda', check=False) if not torch.cuda.is_available() else None
+    if r is not None: assert r.returncode == 2 and 'no CUDA device' in r.stderr
