@@ -60,8 +60,8 @@ class FastDropout(nn.Dropout):
         if x.is_cuda or self.p != 0.5: return super().forward(x)
         n = x.numel()
         random_bytes = torch.randint(0, 256, ((n + 7) // 8, 1), dtype=torch.uint8, device=x.device)
-        drop = (random_bytes & _BITS.to(x.device)).view(-1)[:n].view(x.shape) == 0
-        return x.masked_fill(drop, 0).mul_(2.0)
+        keep = (random_bytes & _BITS.to(x.device)).view(-1)[:n].view(x.shape).bool()
+        return x.mul(keep).mul_(2.0)  # a product with a boolean mask: faster than masked_fill, one byte per value kept for backward
 
 # %% ../nbs/04_encoder.ipynb #4b089481
 class STGCNBlock(nn.Module):
