@@ -19,11 +19,27 @@ def off_diagonal(c: Tensor) -> Tensor:
 
 def _world_size() -> int: return dist.get_world_size() if dist.is_available() and dist.is_initialized() else 1
 
+class _GatherBatch(torch.autograd.Function):
+    "All-gather whose backward gives each rank the gradient of its own rows, summed over the ranks' losses."
+    # torch.distributed.nn.functional.all_gather does the same but is deprecated, and with gloo its processes
+    # abort at exit now and then ('terminate called without an active exception')
+    @staticmethod
+    def forward(ctx, x):
+        parts = [torch.empty_like(x) for _ in range(dist.get_world_size())]
+        dist.all_gather(parts, x.contiguous())
+        return torch.cat(parts)
+
+    @staticmethod
+    def backward(ctx, grad):
+        grad = grad.contiguous()
+        dist.all_reduce(grad)
+        rows = grad.shape[0] // dist.get_world_size()
+        return grad[dist.get_rank() * rows:(dist.get_rank() + 1) * rows]
+
 def gather_batch(x: Tensor) -> Tensor:
     "The whole batch of embeddings, gathered from every rank when training is distributed (gradients flow back)."
     if _world_size() == 1: return x
-    from torch.distributed.nn.functional import all_gather  # differentiable: each rank's slice gets its gradient
-    return torch.cat(all_gather(x))
+    return _GatherBatch.apply(x)  # every rank holds the same number of rows (`check_config`)
 
 def correlation_terms(a: Tensor, b: Tensor) -> tuple:
     "The diagonal of C = a^T b / N and the sum of all C_ij^2, without forming C when N < D."

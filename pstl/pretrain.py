@@ -189,6 +189,7 @@ def pretrain(cfg: PretrainConfig, resume: bool = False) -> Path:
         raise FileExistsError(f"{out} already holds a run: pass --resume to continue it, or choose another --out")
     if cfg.data is None: raise ValueError("no training data: set --data to a prepared data directory")
     train = load_prepared(cfg.data, 'train')
+    joins_group = int(os.environ.get('WORLD_SIZE', 1)) > 1 and not dist.is_initialized()
     rank, world, device = _distributed(cfg)
     check_config(cfg, train, world)
     lead = rank == 0  # writes the run directory and shows progress
@@ -257,6 +258,7 @@ def pretrain(cfg: PretrainConfig, resume: bool = False) -> Path:
         if world > 1: dist.barrier()  # no rank runs ahead of the checkpoint it may resume from
     if lead: save_encoder(out/'encoder.pt', net.encoder, cfg)
     if world > 1: dist.barrier()
+    if joins_group: dist.destroy_process_group()  # left alive, gloo's threads may abort the process at exit
     return out
 
 def _progress(total, desc, quiet):

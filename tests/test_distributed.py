@@ -13,10 +13,6 @@ def torchrun(*args, nproc=2, check=True, **kw):
     cmd = [sys.executable, '-m', 'torch.distributed.run', '--standalone', f'--nproc_per_node={nproc}', *map(str, args)]
     env = {**os.environ, 'OMP_NUM_THREADS': '1'}
     r = subprocess.run(cmd, capture_output=True, text=True, env=env, **kw)
-    if check and r.returncode and 'pretrain' not in args:
-        # once, a launch failed inside a long test session; a second launch shows whether it was the launcher
-        print('torchrun failed once, retrying:', r.stderr[-3000:])
-        r = subprocess.run(cmd, capture_output=True, text=True, env=env, **kw)
     if check: assert r.returncode == 0, r.stderr[-3000:]
     return r
 
