@@ -159,19 +159,17 @@ def nucla_study(
 def plot_missing_joints(table) -> 'plt.Figure':
     "Accuracy against the number of missing joints (left) and with each body part missing (right)."
     import matplotlib.pyplot as plt, pandas as pd
-    table = pd.DataFrame(table)
+    table = pd.DataFrame(table).assign(name=lambda t: t.method + ' (' + t.protocol + ')')
+    colours = {name: f'C{i}' for i, name in enumerate(dict.fromkeys(table.name))}  # one colour per curve in both panels
     counts = table[table.missing.str.isdigit()].assign(k=lambda t: t.missing.astype(int))
     parts = table[~table.missing.str.isdigit()]
     fig, axs = plt.subplots(1, 2, figsize=(13, 4.5), gridspec_kw=dict(width_ratios=[1.1, 1]))
-    names = list(dict.fromkeys(table.method + ' (' + table.protocol + ')'))
-    colours = {name: f'C{i}' for i, name in enumerate(names)}  # one colour per curve, the same in both panels
-    for (method, protocol), g in counts.groupby(['method', 'protocol'], sort=False):
-        g, name = g.sort_values('k'), f'{method} ({protocol})'
+    for (name, protocol), g in counts.groupby(['name', 'protocol'], sort=False):
+        g = g.sort_values('k')
         axs[0].plot(g.k, g.top1, marker='o', ls='-' if protocol != 'knn' else '--', color=colours[name], label=name)
     axs[0].set_xlabel('joints missing at test time'); axs[0].set_ylabel('top-1 %'); axs[0].legend(fontsize=8); axs[0].grid(alpha=0.3)
     if len(parts):
-        pivot = parts.assign(name=parts.method + ' (' + parts.protocol + ')').pivot(index='missing', columns='name', values='top1')
-        pivot = pivot[[n for n in names if n in pivot.columns]]
+        pivot = parts.pivot(index='missing', columns='name', values='top1')[list(dict.fromkeys(parts.name))]
         pivot.plot.bar(ax=axs[1], rot=0, color=[colours[n] for n in pivot.columns]); axs[1].legend(fontsize=7); axs[1].set_xlabel('body part missing'); axs[1].set_ylabel('top-1 %')
     fig.tight_layout()
     return fig

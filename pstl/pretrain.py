@@ -147,13 +147,14 @@ def save_encoder(path, encoder: STGCN, cfg: PretrainConfig):
     atomic_write(path, lambda f: torch.save(blob, f))
 
 def _distributed(cfg) -> tuple:
-    "(rank, world size, device): joins the process group when started by torchrun (WORLD_SIZE > 1)."
+    "(rank, world size, device, whether this call joined the process group): joins it when started by torchrun (WORLD_SIZE > 1)."
     world = int(os.environ.get('WORLD_SIZE', 1))
-    if world == 1: return 0, 1, _device(cfg)
+    if world == 1: return 0, 1, _device(cfg), False
     device = _device(cfg)
     if device.type == 'cuda': device = torch.device('cuda', int(os.environ.get('LOCAL_RANK', 0))); torch.cuda.set_device(device)
-    if not dist.is_initialized(): dist.init_process_group('nccl' if device.type == 'cuda' else 'gloo')
-    return dist.get_rank(), dist.get_world_size(), device
+    joined = not dist.is_initialized()
+    if joined: dist.init_process_group('nccl' if device.type == 'cuda' else 'gloo')
+    return dist.get_rank(), dist.get_world_size(), device, joined
 
 def keep_freed_memory() -> bool:
     "Make glibc keep freed memory for reuse rather than hand it back to the OS; True if it took effect."
@@ -189,8 +190,7 @@ def pretrain(cfg: PretrainConfig, resume: bool = False) -> Path:
         raise FileExistsError(f"{out} already holds a run: pass --resume to continue it, or choose another --out")
     if cfg.data is None: raise ValueError("no training data: set --data to a prepared data directory")
     train = load_prepared(cfg.data, 'train')
-    joins_group = int(os.environ.get('WORLD_SIZE', 1)) > 1 and not dist.is_initialized()
-    rank, world, device = _distributed(cfg)
+    rank, world, device, joined_group = _distributed(cfg)
     check_config(cfg, train, world)
     lead = rank == 0  # writes the run directory and shows progress
     if device.type == 'cpu': keep_freed_memory()
@@ -258,7 +258,7 @@ def pretrain(cfg: PretrainConfig, resume: bool = False) -> Path:
         if world > 1: dist.barrier()  # no rank runs ahead of the checkpoint it may resume from
     if lead: save_encoder(out/'encoder.pt', net.encoder, cfg)
     if world > 1: dist.barrier()
-    if joins_group: dist.destroy_process_group()  # left alive, gloo's threads may abort the process at exit
+    if joined_group: dist.destroy_process_group()  # left alive, gloo's threads may abort the process at exit
     return out
 
 def _progress(total, desc, quiet):
