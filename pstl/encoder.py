@@ -7,10 +7,11 @@ from __future__ import annotations
 import torch
 from torch import nn, Tensor
 import torch.nn.functional as F
+from torch.utils.checkpoint import checkpoint
 from .graph import Layout, NTU25, adjacency
 
 # %% auto #0
-__all__ = ['pointwise', 'GraphConv', 'FastDropout', 'STGCNBlock', 'STGCN']
+__all__ = ['pointwise', 'mix_joints', 'GraphConv', 'FastDropout', 'STGCNBlock', 'STGCN']
 
 # %% ../nbs/04_encoder.ipynb #c636a6e2
 def pointwise(
@@ -25,6 +26,17 @@ def pointwise(
     out = torch.bmm(w, flat) if bias is None else torch.baddbmm(bias.view(1, -1, 1), w, flat)
     return out.view(n, -1, t, v)
 
+# %% ../nbs/04_encoder.ipynb #54618821
+def mix_joints(
+    rows: Tensor,  # (R, J), contiguous: one row per (sample, channel, frame), one column per (partition, joint)
+    A: Tensor,  # (J, W)
+) -> Tensor:  # (R, W)
+    "`rows @ A`, on the CPU in float32 as oneDNN's 1x1 convolution over channels-last rows."
+    if rows.device.type != 'cpu' or rows.dtype != torch.float32 or not torch.backends.mkldnn.is_available(): return rows @ A
+    r, j = rows.shape
+    image = rows.view(1, r, 1, j).permute(0, 3, 1, 2)  # (1, J, R, 1) in channels-last memory: the same bytes
+    return F.conv2d(image, A.t().reshape(-1, j, 1, 1)).permute(0, 2, 3, 1).reshape(r, -1)
+
 # %% ../nbs/04_encoder.ipynb #45d4b481
 class GraphConv(nn.Module):
     "ST-GCN's spatial graph convolution: a 1x1 convolution to K x C_out channels, then a sum over the K partitions."
@@ -37,21 +49,31 @@ class GraphConv(nn.Module):
         n, c, t, v = x.shape
         K = self.partitions
         if c < self.conv.out_channels // K: return self._mix_joints_first(x, A)
+        # the (n c t, k v) matrix is K times this block's activations, the largest tensor backward would keep:
+        # recomputing it there (one small product and a copy) costs far less time than it saves memory
+        if torch.is_grad_enabled(): return checkpoint(self._convolve_first, x, A, use_reentrant=False)
+        return self._convolve_first(x, A)
+
+    def _convolve_first(self, x, A):
+        "The authors' order: the 1x1 convolution, then einsum('nkctv,kvw->nctw') as one product."
+        n, c, t, v = x.shape
+        K = self.partitions
         x = pointwise(x, self.conv.weight, self.conv.bias).view(n, K, -1, t, v)
-        return torch.einsum('nkctv,kvw->nctw', x, A)
+        rows = x.permute(0, 2, 3, 1, 4).reshape(-1, K * v)  # (n c t, k v)
+        return mix_joints(rows, A.reshape(K * v, -1)).view(n, -1, t, A.shape[-1])
 
     def _mix_joints_first(self, x, A):
         "The same sum in the other order, for layers that widen: mixing joints on the narrow input moves less memory."
         n, c, t, v = x.shape
         K, w = self.partitions, A.shape[-1]
-        mixed = (x.reshape(n * c * t, v) @ A.transpose(0, 1).reshape(v, K * w)).view(n, c, t, K, w)
+        mixed = mix_joints(x.reshape(n * c * t, v), A.transpose(0, 1).reshape(v, K * w)).view(n, c, t, K, w)
         mixed = mixed.permute(0, 3, 1, 2, 4).reshape(n, K * c, t, w)  # channels ordered (k, c)
         weight = self.conv.weight.view(K, -1, c).transpose(0, 1).reshape(-1, K * c)
         bias = torch.einsum('ko,kw->ow', self.conv.bias.view(K, -1), A.sum(1))  # each partition's bias, summed over its edges
         return pointwise(mixed, weight) + bias[None, :, None]
 
 # %% ../nbs/04_encoder.ipynb #0f2f3c83
-_BITS = torch.tensor([1, 2, 4, 8, 16, 32, 64, 128], dtype=torch.uint8)
+_SHIFTS = torch.arange(8, dtype=torch.uint8)
 
 class FastDropout(nn.Dropout):
     "Inverted dropout; at p = 0.5 on CPU each value's keep/drop is one bit of a random byte."
@@ -60,8 +82,9 @@ class FastDropout(nn.Dropout):
         if x.is_cuda or self.p != 0.5: return super().forward(x)
         n = x.numel()
         random_bytes = torch.randint(0, 256, ((n + 7) // 8, 1), dtype=torch.uint8, device=x.device)
-        keep = (random_bytes & _BITS.to(x.device)).view(-1)[:n].view(x.shape).bool()
-        return x.mul(keep).mul_(2.0)  # a product with a boolean mask: faster than masked_fill, one byte per value kept for backward
+        scale = ((random_bytes >> _SHIFTS.to(x.device)) & 1).mul_(2)  # 0 (dropped) or 2 = 1 / (1 - p) (kept), as bytes
+        return x.mul(scale.view(-1)[:n].view(x.shape))  # one pass; backward keeps the bytes, not a float mask
+
 
 # %% ../nbs/04_encoder.ipynb #4b089481
 class STGCNBlock(nn.Module):
