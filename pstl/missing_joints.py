@@ -130,6 +130,16 @@ def _method_rows(method, work, train, val, data_dir, cfg: StudyConfig, sets):
     print(f"{method}: done in {time.perf_counter() - t0:.0f} s", flush=True)
     return rows
 
+def _unnormalised_rows(method, work, train, val, cfg: StudyConfig, sets):
+    "The authors' own probe (features not standardised) on a pretrained method; cached in `rows_unnormalised.json`."
+    cached = Path(work)/method/'rows_unnormalised.json'
+    if cached.exists(): return json.loads(cached.read_text())
+    encoder, stream = load_encoder(Path(work)/method/'encoder.pt')
+    rows = missing_joint_accuracy(train, val, encoder, stream, protocols=('linear',), sets=sets, standardize=False, seed=cfg.seed)
+    rows = [dict(method=method, **{**r, 'protocol': 'linear-unnormalised'}) for r in rows]
+    atomic_write(cached, lambda f: f.write(json.dumps(rows, indent=1).encode()))
+    return rows
+
 STUDY_METHODS = ('raw', 'random', 'supervised', 'skeletonbt', 'pstl')
 
 def nucla_study(
@@ -151,6 +161,10 @@ def nucla_study(
     results.mkdir(parents=True, exist_ok=True)
     atomic_write(results/'results.csv', lambda f: f.write(table.round(2).to_csv(index=False).encode()))
     atomic_write(results/'config.json', lambda f: f.write(json.dumps(asdict(cfg), indent=1).encode()))
+    pretrained = [m for m in methods if m in ('pstl', 'skeletonbt')]
+    if cfg.standardize and pretrained:  # the authors' probe too, beside the standardised one
+        extra = pd.DataFrame(sum((_unnormalised_rows(m, work, train, val, cfg, sets) for m in pretrained), []))[table.columns]
+        atomic_write(results/'linear_unnormalised.csv', lambda f: f.write(extra.round(2).to_csv(index=False).encode()))
     fig = plot_missing_joints(table)
     fig.savefig(results/'missing_joints.png', dpi=100)
     return table
