@@ -28,13 +28,13 @@ def pointwise(
 
 # %% ../nbs/04_encoder.ipynb #54618821
 def mix_joints(
-    rows: Tensor,  # (R, J), contiguous: one row per (sample, channel, frame), one column per (partition, joint)
+    rows: Tensor,  # (R, J): one row per (sample, channel, frame), one column per (partition, joint)
     A: Tensor,  # (J, W)
 ) -> Tensor:  # (R, W)
     "`rows @ A`, on the CPU in float32 as oneDNN's 1x1 convolution over channels-last rows."
     if rows.device.type != 'cpu' or rows.dtype != torch.float32 or not torch.backends.mkldnn.is_available(): return rows @ A
     r, j = rows.shape
-    image = rows.view(1, r, 1, j).permute(0, 3, 1, 2)  # (1, J, R, 1) in channels-last memory: the same bytes
+    image = rows.contiguous().view(1, r, 1, j).permute(0, 3, 1, 2)  # (1, J, R, 1) in channels-last memory: the same bytes
     return F.conv2d(image, A.t().reshape(-1, j, 1, 1)).permute(0, 2, 3, 1).reshape(r, -1)
 
 # %% ../nbs/04_encoder.ipynb #45d4b481

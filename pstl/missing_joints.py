@@ -162,10 +162,11 @@ def nucla_study(
     atomic_write(results/'results.csv', lambda f: f.write(table.round(2).to_csv(index=False).encode()))
     atomic_write(results/'config.json', lambda f: f.write(json.dumps(asdict(cfg), indent=1).encode()))
     pretrained = [m for m in methods if m in ('pstl', 'skeletonbt')]
+    extra = pd.DataFrame(columns=table.columns)
     if cfg.standardize and pretrained:  # the authors' probe too, beside the standardised one
         extra = pd.DataFrame(sum((_unnormalised_rows(m, work, train, val, cfg, sets) for m in pretrained), []))[table.columns]
         atomic_write(results/'linear_unnormalised.csv', lambda f: f.write(extra.round(2).to_csv(index=False).encode()))
-    fig = plot_missing_joints(table)
+    fig = plot_missing_joints(pd.concat([table, extra]) if len(extra) else table)
     fig.savefig(results/'missing_joints.png', dpi=100)
     return table
 
@@ -180,10 +181,11 @@ def plot_missing_joints(table) -> 'plt.Figure':
     fig, axs = plt.subplots(1, 2, figsize=(13, 4.5), gridspec_kw=dict(width_ratios=[1.1, 1]))
     for (name, protocol), g in counts.groupby(['name', 'protocol'], sort=False):
         g = g.sort_values('k')
-        axs[0].plot(g.k, g.top1, marker='o', ls='-' if protocol != 'knn' else '--', color=colours[name], label=name)
+        axs[0].plot(g.k, g.top1, marker='o', ls={'knn': '--', 'linear-unnormalised': ':'}.get(protocol, '-'), color=colours[name], label=name)
     axs[0].set_xlabel('joints missing at test time'); axs[0].set_ylabel('top-1 %'); axs[0].legend(fontsize=8); axs[0].grid(alpha=0.3)
     if len(parts):
         pivot = parts.pivot(index='missing', columns='name', values='top1')[list(dict.fromkeys(parts.name))]
-        pivot.plot.bar(ax=axs[1], rot=0, color=[colours[n] for n in pivot.columns]); axs[1].legend(fontsize=7); axs[1].set_xlabel('body part missing'); axs[1].set_ylabel('top-1 %')
+        pivot.plot.bar(ax=axs[1], rot=0, color=[colours[n] for n in pivot.columns], legend=False)
+        axs[1].set_title('colours as on the left', fontsize=9); axs[1].set_xlabel('body part missing'); axs[1].set_ylabel('top-1 %')
     fig.tight_layout()
     return fig
