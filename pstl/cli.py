@@ -108,6 +108,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument('--lambd', type=float, default=StudyConfig.lambd); p.add_argument('--lr', type=float, default=StudyConfig.lr)
     p.add_argument('--supervised-epochs', type=int, default=StudyConfig.supervised_epochs)
     p.add_argument('--methods', nargs='+', default=list(STUDY_METHODS), choices=STUDY_METHODS)
+    p.add_argument('--seed', type=int, default=StudyConfig.seed, help='pretraining, probe and supervised seed (missing-joint sets stay fixed)')
     p.add_argument('--quiet', action='store_true')
 
     p = sub.add_parser('ensemble', help='fuse the linear-probe logits of joint, motion and bone encoders')
@@ -189,7 +190,7 @@ def run(args) -> dict:
     if c == 'demo': return demo(args.out, args.epochs, args.seed, args.quiet)
     if c == 'study':
         cfg = StudyConfig(epochs=args.epochs, batch_size=args.batch_size, projector_dim=args.projector_dim, lambd=args.lambd, lr=args.lr,
-                          supervised_epochs=args.supervised_epochs, quiet=args.quiet)
+                          supervised_epochs=args.supervised_epochs, seed=args.seed, quiet=args.quiet)
         table = nucla_study(args.raw, args.work, args.results, cfg, args.methods)
         print(table[table.missing == '0'].to_string(index=False), f"\n-> {Path(args.results)/'results.csv'}")
         return dict(table=table)
