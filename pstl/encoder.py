@@ -46,9 +46,7 @@ class GraphConv(nn.Module):
         self.conv = nn.Conv2d(in_channels, out_channels * partitions, kernel_size=1)
 
     def forward(self, x: Tensor, A: Tensor) -> Tensor:  # x (N, C, T, V), A (K, V, W)
-        n, c, t, v = x.shape
-        K = self.partitions
-        if c < self.conv.out_channels // K: return self._mix_joints_first(x, A)
+        if x.shape[1] < self.conv.out_channels // self.partitions: return self._mix_joints_first(x, A)
         # the (n c t, k v) matrix is K times this block's activations, the largest tensor backward would keep:
         # recomputing it there (one small product and a copy) costs far less time than it saves memory
         if torch.is_grad_enabled(): return checkpoint(self._convolve_first, x, A, use_reentrant=False)

@@ -19,8 +19,8 @@ from .evaluate import (load_encoder, extract_features, linear_probe, knn, topk_a
                            FinetuneConfig, predict)
 
 # %% auto #0
-__all__ = ['STUDY_METHODS', 'missing_joint_sets', 'missing_joint_accuracy', 'supervised_missing_joint_accuracy', 'StudyConfig',
-           'nucla_study', 'plot_missing_joints']
+__all__ = ['PRETRAINED_METHODS', 'STUDY_METHODS', 'missing_joint_sets', 'missing_joint_accuracy',
+           'supervised_missing_joint_accuracy', 'StudyConfig', 'nucla_study', 'plot_missing_joints']
 
 # %% ../nbs/08_missing_joints.ipynb #3267ba00
 def missing_joint_sets(
@@ -98,6 +98,8 @@ class StudyConfig:
     seed: int = 0
     quiet: bool = True
 
+PRETRAINED_METHODS = ('skeletonbt', 'pstl')  # the self-supervised methods, with an encoder to pretrain
+
 def _rows_path(work, method): return Path(work)/method/'rows.json'
 
 def _method_rows(method, work, train, val, data_dir, cfg: StudyConfig, sets):
@@ -106,7 +108,7 @@ def _method_rows(method, work, train, val, data_dir, cfg: StudyConfig, sets):
     if cached.exists(): return json.loads(cached.read_text())
     t0 = time.perf_counter()
     kw = dict(sets=sets, standardize=cfg.standardize, seed=cfg.seed)
-    if method in ('pstl', 'skeletonbt'):
+    if method in PRETRAINED_METHODS:
         run = Path(work)/method
         if not (run/'encoder.pt').exists():
             pc = PretrainConfig(data=str(data_dir), out=str(run), method=method, epochs=cfg.epochs, warmup_epochs=cfg.warmup_epochs,
@@ -161,12 +163,13 @@ def nucla_study(
     results.mkdir(parents=True, exist_ok=True)
     atomic_write(results/'results.csv', lambda f: f.write(table.round(2).to_csv(index=False).encode()))
     atomic_write(results/'config.json', lambda f: f.write(json.dumps(asdict(cfg), indent=1).encode()))
-    pretrained = [m for m in methods if m in ('pstl', 'skeletonbt')]
-    extra = pd.DataFrame(columns=table.columns)
+    plotted = table
+    pretrained = [m for m in methods if m in PRETRAINED_METHODS]
     if cfg.standardize and pretrained:  # the authors' probe too, beside the standardised one
         extra = pd.DataFrame(sum((_unnormalised_rows(m, work, train, val, cfg, sets) for m in pretrained), []))[table.columns]
         atomic_write(results/'linear_unnormalised.csv', lambda f: f.write(extra.round(2).to_csv(index=False).encode()))
-    fig = plot_missing_joints(pd.concat([table, extra]) if len(extra) else table)
+        plotted = pd.concat([table, extra])
+    fig = plot_missing_joints(plotted)
     fig.savefig(results/'missing_joints.png', dpi=100)
     return table
 
