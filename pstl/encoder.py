@@ -11,7 +11,7 @@ from torch.utils.checkpoint import checkpoint
 from .graph import Layout, NTU25, adjacency
 
 # %% auto #0
-__all__ = ['pointwise', 'mix_joints', 'GraphConv', 'FastDropout', 'STGCNBlock', 'STGCN']
+__all__ = ['pointwise', 'matmul_nt', 'mix_joints', 'GraphConv', 'FastDropout', 'STGCNBlock', 'STGCN']
 
 # %% ../nbs/04_encoder.ipynb #c636a6e2
 def pointwise(
@@ -27,15 +27,23 @@ def pointwise(
     return out.view(n, -1, t, v)
 
 # %% ../nbs/04_encoder.ipynb #54618821
+def matmul_nt(
+    a: Tensor,  # (P, K): the rows become pixels
+    b: Tensor,  # (Q, K): the rows become filters
+) -> Tensor:  # (P, Q)
+    "`a @ b.T`, on the CPU in float32 as oneDNN's 1x1 convolution over `a`'s rows as a channels-last image."
+    if a.device.type != 'cpu' or a.dtype != torch.float32 or not torch.backends.mkldnn.is_available(): return a @ b.T
+    p, k = a.shape
+    image = a.contiguous().view(1, p, 1, k).permute(0, 3, 1, 2)  # (1, K, P, 1) in channels-last memory: the same bytes
+    return F.conv2d(image, b.reshape(-1, k, 1, 1)).permute(0, 2, 3, 1).reshape(p, -1)
+
 def mix_joints(
     rows: Tensor,  # (R, J): one row per (sample, channel, frame), one column per (partition, joint)
     A: Tensor,  # (J, W)
 ) -> Tensor:  # (R, W)
-    "`rows @ A`, on the CPU in float32 as oneDNN's 1x1 convolution over channels-last rows."
-    if rows.device.type != 'cpu' or rows.dtype != torch.float32 or not torch.backends.mkldnn.is_available(): return rows @ A
-    r, j = rows.shape
-    image = rows.contiguous().view(1, r, 1, j).permute(0, 3, 1, 2)  # (1, J, R, 1) in channels-last memory: the same bytes
-    return F.conv2d(image, A.t().reshape(-1, j, 1, 1)).permute(0, 2, 3, 1).reshape(r, -1)
+    "`rows @ A` through `matmul_nt`."
+    return matmul_nt(rows, A.t())
+
 
 # %% ../nbs/04_encoder.ipynb #45d4b481
 class GraphConv(nn.Module):

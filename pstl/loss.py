@@ -7,6 +7,8 @@ from __future__ import annotations
 import torch
 import torch.distributed as dist
 from torch import nn, Tensor
+from .encoder import matmul_nt
+
 
 # %% auto #0
 __all__ = ['off_diagonal', 'gather_batch', 'correlation_terms', 'BarlowTwins']
@@ -69,14 +71,16 @@ class BarlowTwins(nn.Module):
 
     def embed(self, z: Tensor) -> Tensor:
         "Project features and batch-normalise them: (N, feature_dim) -> (N, D)."
-        return self.bn(self.projector(z))
+        return self.embed_many(z)[0]
 
     def embed_many(self, *zs: Tensor) -> list:
         "`embed` each batch, with one matrix product per layer for all of them; batch-norm statistics stay per batch."
         sizes = [len(z) for z in zs]
         h = torch.cat(zs)
         for layer in self.projector:
-            h = torch.cat([layer(part) for part in h.split(sizes)]) if isinstance(layer, nn.BatchNorm1d) else layer(h)
+            if isinstance(layer, nn.Linear): h = matmul_nt(layer.weight, h).t().contiguous()  # (W h^T)^T: the weight as the image
+            elif isinstance(layer, nn.BatchNorm1d): h = torch.cat([layer(part) for part in h.split(sizes)])
+            else: h = layer(h)
         return [self.bn(part) for part in h.split(sizes)]
 
     def terms(self, a: Tensor, b: Tensor) -> tuple:
