@@ -124,7 +124,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument('--linear-epochs', type=int); p.add_argument('--linear-samples', type=int)
     p.add_argument('--threads', type=int, default=d.threads, help='0: every core available')
     p.add_argument('--device', default='auto', help="'auto': the CPU, and CUDA too when present; or 'cpu' or 'cuda'")
-    p.add_argument('--out', help='folder for bench.json')
+    p.add_argument('--out', help='folder for bench.json and bench.log')
     return top
 
 # %% ../nbs/09_cli.ipynb #c518bb37
@@ -201,12 +201,15 @@ def _bench(args) -> dict:
     if args.device == 'auto': devices = ['cpu'] + (['cuda'] if torch.cuda.is_available() else [])
     elif args.device == 'cuda' and not torch.cuda.is_available(): raise ValueError("--device cuda: no CUDA device here")
     else: devices = [args.device]
-    results = [bench(BenchConfig(**{**(QUICK if args.quick else {}), **given, 'threads': args.threads, 'device': device}))
+    lines = []
+    def log(line): print(line, flush=True); lines.append(line)
+    results = [bench(BenchConfig(**{**(QUICK if args.quick else {}), **given, 'threads': args.threads, 'device': device}), log=log)
                for device in devices]
     summary = {**results[0], **({'cuda': results[1]} if len(results) > 1 else {})}
-    if args.out:
+    if args.out:  # the summary, and everything printed (each plan's step times) as bench.log
         Path(args.out).mkdir(parents=True, exist_ok=True)
         atomic_write(Path(args.out)/'bench.json', lambda f: f.write(json.dumps(summary, indent=1).encode()))
+        atomic_write(Path(args.out)/'bench.log', lambda f: f.write('\n'.join(lines + [json.dumps(summary), '']).encode()))
     print(json.dumps(summary))  # last line: the machine-readable summary
     return summary
 

@@ -114,5 +114,7 @@ def test_bench_prints_its_summary_last(tmp_path):
     for key in ('samples_per_s', 'reference_samples_per_s', 'speedup', 'linear_eval_speedup', 'peak_rss_mb', 'gflops_per_s'):
         assert summary[key] > 0, key
     assert json.loads((tmp_path/'bench.json').read_text()) == summary
+    log = (tmp_path/'bench.log').read_text().splitlines()
+    assert log[-1] == r.stdout.strip().splitlines()[-1] and any(l.lstrip().startswith('reference:') for l in log)
     r = pstl('bench', '--device', 'cuda', check=False) if not torch.cuda.is_available() else None
     if r is not None: assert r.returncode == 2 and 'no CUDA device' in r.stderr
