@@ -44,7 +44,6 @@ def mix_joints(
     "`rows @ A` through `matmul_nt`."
     return matmul_nt(rows, A.t())
 
-
 # %% ../nbs/04_encoder.ipynb #45d4b481
 class GraphConv(nn.Module):
     "ST-GCN's spatial graph convolution: a 1x1 convolution to K x C_out channels, then a sum over the K partitions."
@@ -90,7 +89,6 @@ class FastDropout(nn.Dropout):
         random_bytes = torch.randint(0, 256, ((n + 7) // 8, 1), dtype=torch.uint8, device=x.device)
         scale = ((random_bytes >> _SHIFTS.to(x.device)) & 1).mul_(2)  # 0 (dropped) or 2 = 1 / (1 - p) (kept), as bytes
         return x.mul(scale.view(-1)[:n].view(x.shape))  # one pass; backward keeps the bytes, not a float mask
-
 
 # %% ../nbs/04_encoder.ipynb #4b089481
 class STGCNBlock(nn.Module):

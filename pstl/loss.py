@@ -9,7 +9,6 @@ import torch.distributed as dist
 from torch import nn, Tensor
 from .encoder import matmul_nt
 
-
 # %% auto #0
 __all__ = ['off_diagonal', 'gather_batch', 'correlation_terms', 'BarlowTwins']
 
