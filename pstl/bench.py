@@ -20,8 +20,8 @@ from .pretrain import PretrainConfig, PSTLModel, draw_views, step_loss, _optimiz
 from .evaluate import extract_features, linear_probe
 
 # %% auto #0
-__all__ = ['QUICK', 'reference_encode', 'reference_barlow_twins', 'reference_step_loss', 'BenchConfig', 'reference_linear_eval',
-           'measure', 'bench']
+__all__ = ['PRODUCT_OPS', 'QUICK', 'reference_encode', 'reference_barlow_twins', 'reference_step_loss', 'time_in_products',
+           'temporal_conv_rate', 'BenchConfig', 'reference_linear_eval', 'measure', 'bench']
 
 # %% ../nbs/10_bench.ipynb #09a6492a
 def _reference_residual(block, x):
@@ -78,6 +78,41 @@ def reference_step_loss(model: PSTLModel, x: Tensor, cfg: PretrainConfig, genera
     feat3 = reference_encode(model.encoder, views['spatial'], views['dropped'].tolist())
     return reference_barlow_twins(model.head, feat1, feat2) + reference_barlow_twins(model.head, feat1, feat3)
 
+# %% ../nbs/10_bench.ipynb #713cdcc8
+PRODUCT_OPS = {'aten::mkldnn_convolution', 'aten::convolution_backward', 'aten::_slow_conv2d_forward',
+               'aten::_slow_conv2d_backward', 'aten::mm', 'aten::addmm', 'aten::bmm', 'aten::baddbmm'}
+
+def _sync(device):
+    if device.type == 'cuda': torch.cuda.synchronize()
+
+def time_in_products(step) -> dict:
+    "Run `step()` once under PyTorch's CPU profiler: its wall time, and the time spent inside matrix products."
+    from torch.profiler import profile, ProfilerActivity
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        t0 = time.perf_counter(); step(); wall = time.perf_counter() - t0
+    products = sum(e.self_cpu_time_total for e in prof.key_averages() if e.key in PRODUCT_OPS) / 1e6
+    return dict(profiled_step_seconds=wall, product_seconds=products)
+
+def temporal_conv_rate(
+    sequences: int,  # batch x persons
+    channels: int = 256,
+    frames: int = 13,  # 50 frames after the encoder's two stride-2 blocks
+    joints: int = 25,
+    kernel: int = 9,
+    repeats: int = 3,
+    device='cpu',
+) -> float:  # GFLOP/s, median of `repeats`
+    "Rate of one temporal convolution with its backward (input and weight gradients), timed on its own."
+    dev = torch.device(device)
+    conv = nn.Conv2d(channels, channels, (kernel, 1), padding=((kernel - 1) // 2, 0)).to(dev)
+    x = torch.randn(sequences, channels, frames, joints, device=dev, requires_grad=True)
+    flop = 3 * 2 * channels * channels * kernel * sequences * frames * joints  # forward, input gradient, weight gradient
+    def once():
+        _sync(dev); t0 = time.perf_counter(); conv(x).sum().backward(); _sync(dev)
+        return time.perf_counter() - t0
+    once()  # oneDNN picks and caches its kernels on the first call
+    return flop / float(np.median([once() for _ in range(repeats)])) / 1e9
+
 # %% ../nbs/10_bench.ipynb #239b6534
 @dataclass
 class BenchConfig:
@@ -97,9 +132,6 @@ class BenchConfig:
 QUICK = dict(batch_size=32, steps=2, warmup=1, linear_epochs=10, linear_samples=128)
 
 def _peak_rss_mb() -> float: return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
-
-def _sync(device):
-    if device.type == 'cuda': torch.cuda.synchronize()
 
 def reference_linear_eval(encoder: STGCN, train: SkeletonSet, val: SkeletonSet, epochs: int, lr: float = 0.01,
                           batch_size: int = 128, seed: int = 0) -> dict:
@@ -154,6 +186,8 @@ def measure(plan: str, cfg: BenchConfig) -> dict:
         from torch.utils.flop_counter import FlopCounterMode
         with FlopCounterMode(display=False) as counter: step()
         out['step_gflop'] = counter.get_total_flops() / 1e9
+        out['temporal_conv_gflops_per_s'] = temporal_conv_rate(2 * cfg.batch_size, model.encoder.out_channels, device=device)
+    if device.type == 'cpu': out.update(time_in_products(step))  # the profiler's CPU times say nothing of CUDA kernels
     half = cfg.linear_samples // 2
     train, val = data.subset(np.arange(half)), data.subset(np.arange(half, 2 * half))
     encoder = model.encoder
@@ -187,7 +221,7 @@ def bench(cfg: BenchConfig = BenchConfig(), log=print) -> dict:
     for name, m in (('fast', fast), ('reference', ref)):
         log(f"  {name + ':':10s} {m['samples_per_s']:.2f} samples/s (steps {m['step_seconds']} s, after warm-up steps "
             f"{m['warmup_seconds']} s), linear eval {m['linear_eval_seconds']:.1f} s, peak RSS {m['peak_rss_mb']:.0f} MB")
-    step_seconds = cfg.batch_size / fast['samples_per_s']
+    step_seconds, reference_step_seconds = cfg.batch_size / fast['samples_per_s'], cfg.batch_size / ref['samples_per_s']
     summary = dict(device=cfg.device, batch_size=cfg.batch_size, projector=cfg.projector, threads=fast['threads'],
                    samples_per_s=round(fast['samples_per_s'], 3), reference_samples_per_s=round(ref['samples_per_s'], 3),
                    speedup=round(fast['samples_per_s'] / ref['samples_per_s'], 3),
@@ -197,5 +231,17 @@ def bench(cfg: BenchConfig = BenchConfig(), log=print) -> dict:
                    linear_eval_speedup=round(ref['linear_eval_seconds'] / fast['linear_eval_seconds'], 2),
                    peak_rss_mb=round(fast['peak_rss_mb'], 1), reference_peak_rss_mb=round(ref['peak_rss_mb'], 1),
                    step_gflop=round(fast['step_gflop'], 1), gflops_per_s=round(fast['step_gflop'] / step_seconds, 1))
+    if 'product_seconds' in fast:
+        for name, m in (('fast', fast), ('reference', ref)):
+            log(f"  {name + ':':10s} matrix products {m['product_seconds']:.2f} s of a profiled {m['profiled_step_seconds']:.2f} s step")
+        summary.update(product_seconds=round(fast['product_seconds'], 2),
+                       other_seconds=round(fast['profiled_step_seconds'] - fast['product_seconds'], 2),
+                       reference_product_seconds=round(ref['product_seconds'], 2),
+                       product_gflops_per_s=round(fast['step_gflop'] / fast['product_seconds'], 1),
+                       temporal_conv_gflops_per_s=round(fast['temporal_conv_gflops_per_s'], 1),
+                       products_only_speedup=round(reference_step_seconds / fast['product_seconds'], 3))
+        log(f"  the library's products run at {summary['product_gflops_per_s']:.0f} GFLOP/s (the 256-channel temporal "
+            f"convolution alone: {summary['temporal_conv_gflops_per_s']:.0f}); with everything else free, its step would be "
+            f"{summary['products_only_speedup']:.2f} times the reference's")
     if 'peak_cuda_mb' in fast: summary.update(peak_cuda_mb=fast['peak_cuda_mb'], reference_peak_cuda_mb=ref['peak_cuda_mb'])
     return summary

@@ -111,7 +111,8 @@ def test_bench_prints_its_summary_last(tmp_path):
     r = pstl('bench', '--batch-size', 4, '--steps', 1, '--warmup', 1, '--projector', 32, '--linear-epochs', 2, '--linear-samples', 8,
              '--device', 'cpu', '--out', tmp_path)
     summary = json.loads(r.stdout.strip().splitlines()[-1])
-    for key in ('samples_per_s', 'reference_samples_per_s', 'speedup', 'linear_eval_speedup', 'peak_rss_mb', 'gflops_per_s'):
+    for key in ('samples_per_s', 'reference_samples_per_s', 'speedup', 'linear_eval_speedup', 'peak_rss_mb', 'gflops_per_s',
+                'product_seconds', 'other_seconds', 'temporal_conv_gflops_per_s', 'products_only_speedup'):
         assert summary[key] > 0, key
     assert json.loads((tmp_path/'bench.json').read_text()) == summary
     log = (tmp_path/'bench.log').read_text().splitlines()
