@@ -129,7 +129,7 @@ class STGCN(nn.Module):
         edge_importance: bool = True,  # learn a mask M_k for each block's adjacency
     ):
         super().__init__()
-        self.layout, self.in_channels, self.out_channels = layout, in_channels, out_channels
+        self.layout, self.in_channels, self.hidden_channels, self.out_channels = layout, in_channels, hidden_channels, out_channels
         self.register_buffer('A', torch.from_numpy(adjacency(layout, strategy)))
         K, V, h = self.A.shape[0], layout.num_joints, hidden_channels
         self.data_bn = nn.BatchNorm1d(in_channels * V)

@@ -17,23 +17,28 @@ from .graph import Layout
 from .data import SkeletonSet, atomic_write, label_fraction_indices
 from .augment import augment, to_stream
 from .encoder import STGCN
+from .pretrain import load_checkpoint, save_encoder, error_line, _progress
 
 # %% auto #0
 __all__ = ['load_encoder', 'extract_features', 'raw_features', 'topk_accuracy', 'confusion_matrix', 'per_class_accuracy',
-           'linear_probe', 'knn', 'FinetuneConfig', 'Classifier', 'predict', 'finetune', 'ensemble', 'write_result',
-           'plot_confusion', 'plot_tsne']
+           'linear_probe', 'knn', 'FinetuneConfig', 'Classifier', 'predict', 'finetune', 'save_classifier',
+           'load_classifier', 'ensemble', 'write_result', 'plot_confusion', 'plot_tsne']
 
 # %% ../nbs/07_evaluate.ipynb #523581b6
-def load_encoder(weights, device='cpu') -> tuple:
-    "An encoder written by `pretrain` (or `finetune`), in eval mode, and the stream it was trained on."
+def _read_weights(weights, device) -> tuple:
+    "(the file's contents, its encoder in eval mode, its stream), the file read as data: a file from elsewhere never runs code."
     weights = Path(weights)
     if not weights.exists(): raise FileNotFoundError(f"{weights}: no such weights file")
+    blob = load_checkpoint(weights, device)
     try:
-        blob = torch.load(weights, map_location=device, weights_only=False)
         encoder = STGCN(Layout.from_dict(blob['layout']), hidden_channels=blob['hidden_channels'], out_channels=blob['feature_dim'])
         encoder.load_state_dict(blob['state_dict'])
-    except Exception as e: raise ValueError(f"{weights}: not an encoder file written by pstl ({type(e).__name__}: {e})") from None
-    return encoder.to(device).eval(), blob['stream']
+        return blob, encoder.to(device).eval(), blob['stream']
+    except Exception as e: raise ValueError(f"{weights}: not an encoder file written by pstl ({error_line(e)})") from None
+
+def load_encoder(weights, device='cpu') -> tuple:
+    "An encoder written by `pretrain` (or `finetune`), in eval mode, and the stream it was trained on."
+    return _read_weights(weights, device)[1:]
 
 def _check_layout(encoder, skeletons, where=''):
     if encoder.layout != skeletons.layout:
@@ -173,7 +178,6 @@ def finetune(
 ) -> dict:
     "Train encoder and classifier on (a fraction of) the labels; final- and best-epoch accuracy on `val`."
     _check_layout(encoder, train, ' (train)'); _check_layout(encoder, val, ' (val)')
-    from pstl.pretrain import _progress
     device = torch.device('cuda' if cfg.device == 'auto' and torch.cuda.is_available() else ('cpu' if cfg.device == 'auto' else cfg.device))
     num_classes = num_classes or max(train.num_classes, val.num_classes)
     labelled = train if cfg.label_fraction >= 1 else train.subset(label_fraction_indices(train.labels, cfg.label_fraction, cfg.seed))
@@ -202,6 +206,20 @@ def finetune(
     return dict(protocol='finetune' if cfg.label_fraction >= 1 else f'semi-{cfg.label_fraction:g}', **topk_accuracy(logits, val.labels),
                 best_top1=history[best], best_epoch=best, epochs=cfg.epochs, labelled=len(labelled), history=history,
                 logits=logits.numpy(), model=model)
+
+# %% ../nbs/07_evaluate.ipynb #16408d0b
+def save_classifier(path, model: Classifier):
+    "Write a fine-tuned `Classifier`: its encoder as `load_encoder` reads it, and the linear layer beside it."
+    save_encoder(path, model.encoder, model.stream, 'finetune', classifier=model.fc.state_dict(), num_classes=model.fc.out_features)
+
+def load_classifier(weights, device='cpu') -> Classifier:
+    "A `Classifier` written by `save_classifier` (`pstl finetune --out`), in eval mode, ready for `predict`."
+    blob, encoder, stream = _read_weights(weights, device)
+    if 'classifier' not in blob: raise ValueError(f"{weights}: an encoder without a classifier; fine-tune it first (pstl finetune --out DIR)")
+    model = Classifier(encoder, blob['num_classes'], stream)
+    model.fc.load_state_dict(blob['classifier'])
+    return model.to(device).eval()
+
 
 # %% ../nbs/07_evaluate.ipynb #704459f2
 def ensemble(

@@ -4,7 +4,7 @@
 
 # %% ../nbs/06_pretrain.ipynb #5e4ccdd2
 from __future__ import annotations
-import ctypes, json, math, os, sys, time
+import ctypes, dataclasses, json, math, os, sys, time
 from dataclasses import dataclass, asdict
 from pathlib import Path
 
@@ -24,7 +24,8 @@ from .loss import BarlowTwins
 
 # %% auto #0
 __all__ = ['METHODS', 'PretrainConfig', 'check_config', 'learning_rate', 'draw_views', 'PSTLModel', 'step_loss', 'save_encoder',
-           'keep_freed_memory', 'pretrain', 'read_metrics']
+           'saved_config', 'config_differences', 'error_line', 'load_checkpoint', 'keep_freed_memory', 'pretrain',
+           'read_metrics']
 
 # %% ../nbs/06_pretrain.ipynb #9e5a0a54
 METHODS = ('pstl', 'skeletonbt', 'random-joint', 'random-frame')
@@ -140,11 +141,38 @@ def _rewrite_metrics(path, before_epoch):
 def _append_metrics(path, row):
     with open(path, 'a') as f: f.write(json.dumps(row) + '\n'); f.flush()
 
-def save_encoder(path, encoder: STGCN, cfg: PretrainConfig):
-    "Write the encoder's weights with what is needed to rebuild it (layout, widths, stream)."
-    blob = dict(state_dict=encoder.state_dict(), layout=encoder.layout.to_dict(), hidden_channels=cfg.hidden_channels,
-                feature_dim=cfg.feature_dim, stream=cfg.stream, method=cfg.method)
+def save_encoder(path, encoder: STGCN, stream: str = 'joint', method: str = 'pstl', **extra):
+    "Write the encoder's weights with what is needed to rebuild it (layout, widths, stream), tensors and plain data only."
+    blob = dict(state_dict=encoder.state_dict(), layout=encoder.layout.to_dict(), hidden_channels=encoder.hidden_channels,
+                feature_dim=encoder.out_channels, stream=stream, method=method, **extra)
     atomic_write(path, lambda f: torch.save(blob, f))
+
+def saved_config(out) -> PretrainConfig:
+    "The settings a run directory was started with (its `config.json`)."
+    path = Path(out)/'config.json'
+    try: return PretrainConfig(**json.loads(path.read_text()))
+    except FileNotFoundError: raise FileNotFoundError(f"{path}: missing; {out} holds no pstl run") from None
+    except (ValueError, TypeError) as e: raise ValueError(f"{path}: not a pstl run configuration ({type(e).__name__}: {e})") from None
+
+def config_differences(a: PretrainConfig, b: PretrainConfig, ignore=('quiet', 'device')) -> list:
+    "'name: a -> b' for each setting (other than `ignore`) in which two configurations differ, compared as JSON."
+    ja, jb = (json.loads(json.dumps(asdict(c))) for c in (a, b))
+    return [f"{k}: {ja[k]!r} -> {jb[k]!r}" for k in ja if k not in ignore and ja[k] != jb[k]]
+
+def error_line(e: Exception) -> str:
+    "An exception as one line: its type and the first line of its message."
+    return f"{type(e).__name__}: {str(e).strip().splitlines()[0]}" if str(e).strip() else type(e).__name__
+
+def load_checkpoint(path, device='cpu') -> dict:
+    "A file written by `torch.save`, read as data: tensors and plain containers only, never code."
+    import pickle, zipfile
+    if not Path(path).exists(): raise FileNotFoundError(f"{path}: no such file")
+    if not zipfile.is_zipfile(path): raise ValueError(f"{path}: not a file written by torch.save (not a zip archive)")
+    try: return torch.load(path, map_location=device, weights_only=True)
+    except pickle.UnpicklingError as e:
+        what = next((l.strip() for l in str(e).splitlines() if 'GLOBAL' in l), 'objects other than tensors and plain data')
+        raise ValueError(f"{path}: refused: it holds objects other than tensors and plain data ({what})") from None
+    except Exception as e: raise ValueError(f"{path}: not a file written by torch.save ({error_line(e)})") from None
 
 def _distributed(cfg) -> tuple:
     "(rank, world size, device, whether this call joined the process group): joins it when started by torchrun (WORLD_SIZE > 1)."
@@ -184,8 +212,10 @@ def pretrain(cfg: PretrainConfig, resume: bool = False) -> Path:
     ckpt_path, metrics_path = out/'checkpoint.pt', out/'metrics.jsonl'
     if resume:
         if not ckpt_path.exists(): raise FileNotFoundError(f"{ckpt_path}: no checkpoint to resume from")
-        saved = json.loads((out/'config.json').read_text())
-        cfg = PretrainConfig(**{**saved, 'quiet': cfg.quiet, 'device': cfg.device})
+        saved = saved_config(out)
+        if diff := config_differences(saved, cfg, ignore=('quiet', 'device', 'out')):
+            raise ValueError(f"{out} was started with other settings ({'; '.join(diff)}): resume without them, or start a new --out")
+        cfg = dataclasses.replace(saved, quiet=cfg.quiet, device=cfg.device)
     elif ckpt_path.exists():
         raise FileExistsError(f"{out} already holds a run: pass --resume to continue it, or choose another --out")
     if cfg.data is None: raise ValueError("no training data: set --data to a prepared data directory")
@@ -205,7 +235,9 @@ def pretrain(cfg: PretrainConfig, resume: bool = False) -> Path:
     torch.manual_seed(cfg.seed + rank)  # dropout differs between ranks
     start = 0
     if resume:
-        ckpt = torch.load(ckpt_path, map_location=device, weights_only=False)
+        ckpt = load_checkpoint(ckpt_path, device)
+        if ckpt.get('world_size', 1) != world:
+            raise ValueError(f"{ckpt_path} was written by {ckpt.get('world_size', 1)} processes: resume it on that many, not {world}")
         net.load_state_dict(ckpt['model']); opt.load_state_dict(ckpt['optimizer'])
         generator.set_state(ckpt['generator']); torch.set_rng_state(ckpt['torch_rng'][rank])
         if device.type == 'cuda' and ckpt.get('cuda_rng') is not None: torch.cuda.set_rng_state_all(ckpt['cuda_rng'])
@@ -256,7 +288,7 @@ def pretrain(cfg: PretrainConfig, resume: bool = False) -> Path:
                         scheduler=dict(epoch=epoch, next_lr=learning_rate(epoch + 1, cfg) if epoch + 1 < cfg.epochs else 0.0))
             atomic_write(ckpt_path, lambda f: torch.save(ckpt, f))
         if world > 1: dist.barrier()  # no rank runs ahead of the checkpoint it may resume from
-    if lead: save_encoder(out/'encoder.pt', net.encoder, cfg)
+    if lead: save_encoder(out/'encoder.pt', net.encoder, cfg.stream, cfg.method)
     if world > 1: dist.barrier()
     if joined_group: dist.destroy_process_group()  # left alive, gloo's threads may abort the process at exit
     return out
