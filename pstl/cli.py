@@ -14,7 +14,8 @@ from .graph import LAYOUTS
 from .data import (atomic_write, write_synthetic, load_prepared, SYNTHETIC_CLASSES, prepare_ntu, prepare_pku, prepare_nucla,
                        NTU_BENCHMARKS)
 from .augment import STREAMS
-from .pretrain import PretrainConfig, METHODS, pretrain, read_metrics
+from .pretrain import PretrainConfig, METHODS, pretrain, read_metrics, saved_config
+from dataclasses import fields, replace
 from .encoder import STGCN
 from .evaluate import (load_encoder, extract_features, linear_probe, knn, finetune, FinetuneConfig, ensemble,
                            write_result, raw_features, confusion_matrix, plot_confusion, plot_tsne)
@@ -154,7 +155,11 @@ def run(args) -> dict:
         else: r = prepare_nucla(args.raw, args.out, **kw)
         print(f"prepared {args.dataset}: {r['train']} train, {r['val']} val sequences, {r['skipped']} skipped -> {args.out}"); return r
     if c == 'pretrain':
-        out = pretrain(_config(args), resume=args.resume)
+        cfg = _config(args)
+        if args.resume and (Path(args.out)/'checkpoint.pt').exists():  # the run's own settings, with each flag given away from its default (pretrain names any clash)
+            given = {f.name for f in fields(cfg) if getattr(cfg, f.name) != getattr(PretrainConfig(data=args.data, out=args.out), f.name)}
+            cfg = replace(saved_config(args.out), **{k: getattr(cfg, k) for k in given - {'data'} | {'quiet', 'device'}})
+        out = pretrain(cfg, resume=args.resume)
         if int(os.environ.get('RANK', 0)) == 0: print(f"pretrained encoder: {out/'encoder.pt'}")
         return dict(out=str(out))
     if c == 'bench': return _bench(args)
