@@ -17,7 +17,7 @@ from .augment import STREAMS
 from .pretrain import PretrainConfig, METHODS, pretrain, read_metrics, saved_config
 from dataclasses import fields, replace
 from .encoder import STGCN
-from .evaluate import (load_encoder, extract_features, linear_probe, knn, finetune, FinetuneConfig, ensemble,
+from .evaluate import (load_encoder, save_classifier, extract_features, linear_probe, knn, finetune, FinetuneConfig, ensemble,
                            write_result, raw_features, confusion_matrix, plot_confusion, plot_tsne)
 from .missing_joints import StudyConfig, STUDY_METHODS, nucla_study
 from .bench import BenchConfig, QUICK, bench
@@ -181,7 +181,9 @@ def run(args) -> dict:
                              seed=args.seed, device=args.device, quiet=args.quiet)
         r = finetune(encoder, train, val, cfg, stream=args.stream or stream)
         name = 'finetune' if args.label_fraction >= 1 else f'semi_{args.label_fraction:g}'
-        _report(r, write_result(Path(args.weights).parent if args.weights else args.out, name, r)); return r
+        folder = Path(args.weights).parent if args.weights else Path(args.out)
+        save_classifier(folder/f'{name}.pt', r['model'])  # the fine-tuned model, for load_encoder and load_classifier
+        _report(r, write_result(folder, name, r)); return r
     if c == 'ensemble':
         val = load_prepared(args.data, 'val')
         logits = []
