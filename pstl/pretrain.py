@@ -126,21 +126,7 @@ def step_loss(
     layout = getattr(model, 'module', model).encoder.layout
     return model(draw_views(x, layout, cfg, generator))
 
-# %% ../nbs/06_pretrain.ipynb #d8b2ab2b
-def _device(cfg):
-    if cfg.device == 'auto': return torch.device('cuda' if torch.cuda.is_available() else 'cpu')
-    return torch.device(cfg.device)
-
-def _write_json(path, obj): atomic_write(path, lambda f: f.write(json.dumps(obj, indent=1).encode()))
-
-def _rewrite_metrics(path, before_epoch):
-    "Keep only the metric lines of epochs already in the checkpoint (a killed run may have written one more)."
-    lines = [l for l in path.read_text().splitlines() if l.strip() and json.loads(l)['epoch'] < before_epoch] if path.exists() else []
-    atomic_write(path, lambda f: f.write(''.join(l + '\n' for l in lines).encode()))
-
-def _append_metrics(path, row):
-    with open(path, 'a') as f: f.write(json.dumps(row) + '\n'); f.flush()
-
+# %% ../nbs/06_pretrain.ipynb #89e74455
 def save_encoder(path, encoder: STGCN, stream: str = 'joint', method: str = 'pstl', **extra):
     "Write the encoder's weights with what is needed to rebuild it (layout, widths, stream), tensors and plain data only."
     blob = dict(state_dict=encoder.state_dict(), layout=encoder.layout.to_dict(), hidden_channels=encoder.hidden_channels,
@@ -173,6 +159,21 @@ def load_checkpoint(path, device='cpu') -> dict:
         what = next((l.strip() for l in str(e).splitlines() if 'GLOBAL' in l), 'objects other than tensors and plain data')
         raise ValueError(f"{path}: refused: it holds objects other than tensors and plain data ({what})") from None
     except Exception as e: raise ValueError(f"{path}: not a file written by torch.save ({error_line(e)})") from None
+
+# %% ../nbs/06_pretrain.ipynb #d8b2ab2b
+def _device(cfg):
+    if cfg.device == 'auto': return torch.device('cuda' if torch.cuda.is_available() else 'cpu')
+    return torch.device(cfg.device)
+
+def _write_json(path, obj): atomic_write(path, lambda f: f.write(json.dumps(obj, indent=1).encode()))
+
+def _rewrite_metrics(path, before_epoch):
+    "Keep only the metric lines of epochs already in the checkpoint (a killed run may have written one more)."
+    lines = [l for l in path.read_text().splitlines() if l.strip() and json.loads(l)['epoch'] < before_epoch] if path.exists() else []
+    atomic_write(path, lambda f: f.write(''.join(l + '\n' for l in lines).encode()))
+
+def _append_metrics(path, row):
+    with open(path, 'a') as f: f.write(json.dumps(row) + '\n'); f.flush()
 
 def _distributed(cfg) -> tuple:
     "(rank, world size, device, whether this call joined the process group): joins it when started by torchrun (WORLD_SIZE > 1)."
