@@ -26,11 +26,11 @@ def shear(
     generator: torch.Generator = None,
     per_sample: bool = False,
 ) -> Tensor:
-    "Multiply the coordinates by a random shear matrix with ones on the diagonal."
+    "Multiply the coordinates, as row vectors, by a random shear matrix with ones on the diagonal: x' = x S."
     n = _draw(x, per_sample)
     S = (_rand(n, 3, 3, generator=generator) * 2 - 1) * amplitude
     S[:, range(3), range(3)] = 1
-    return torch.einsum('nij,njtvm->nitvm', S.to(x).expand(x.shape[0], 3, 3), x)
+    return torch.einsum('nji,njtvm->nitvm', S.to(x).expand(x.shape[0], 3, 3), x)  # x' = x S, as the authors
 
 # %% ../nbs/02_augment.ipynb #5b7ffdcf
 def temporal_crop(
@@ -57,13 +57,13 @@ def random_rotation(
     generator: torch.Generator = None,
     per_sample: bool = False,
 ) -> Tensor:
-    "Rotate about a random main axis by up to 30 degrees (and the other axes by up to 1)."
+    "Turn about x, then y, then z by minus the drawn angles: one main axis by up to 30 degrees, the others by up to 1."
     n = _draw(x, per_sample)
     main = torch.randint(0, 3, (n,), generator=generator)
     degrees = _rand(n, 3, generator=generator) * minor_degrees
     degrees[torch.arange(n), main] = _rand(n, generator=generator) * max_degrees
-    d = degrees.numpy()
-    R = rotation_matrix(0, d[:, 0]) @ rotation_matrix(1, d[:, 1]) @ rotation_matrix(2, d[:, 2])
+    d = -degrees.numpy()  # the authors' matrices turn by minus the angle
+    R = rotation_matrix(2, d[:, 2]) @ rotation_matrix(1, d[:, 1]) @ rotation_matrix(0, d[:, 0])  # x first, z last
     return torch.einsum('nij,njtvm->nitvm', torch.from_numpy(R).to(x).expand(x.shape[0], 3, 3), x)
 
 # %% ../nbs/02_augment.ipynb #06c711c2
@@ -89,10 +89,10 @@ def augment(
     shear_amplitude: float = 1.0,
     padding_ratio: int = 6,
 ) -> Tensor:
-    "Shear, temporal crop, rotation and left/right flip, in the authors' order."
+    "Temporal crop, shear, rotation and left/right flip, in the authors' order (`shear(crop(x))`, then the others)."
     kw = dict(generator=generator, per_sample=per_sample)
-    x = shear(x, shear_amplitude, **kw)
     x = temporal_crop(x, padding_ratio, **kw)
+    x = shear(x, shear_amplitude, **kw)
     x = random_rotation(x, **kw)
     return random_flip(x, layout, **kw)
 

@@ -4,7 +4,7 @@
 
 # %% ../nbs/10_bench.ipynb #d6adc316
 from __future__ import annotations
-import json, os, resource, subprocess, sys, time
+import json, os, random, subprocess, sys, time
 from dataclasses import dataclass, asdict
 
 import numpy as np
@@ -15,68 +15,12 @@ from torch import nn, Tensor
 from .graph import NTU25
 from .data import SkeletonSet, make_synthetic
 from .encoder import STGCN, FastDropout
-from .loss import BarlowTwins, off_diagonal
+from . import reference
 from .pretrain import PretrainConfig, PSTLModel, draw_views, step_loss, _optimizer, keep_freed_memory
 from .evaluate import extract_features, linear_probe
 
 # %% auto #0
-__all__ = ['PRODUCT_OPS', 'QUICK', 'reference_encode', 'reference_barlow_twins', 'reference_step_loss', 'time_in_products',
-           'temporal_conv_rate', 'BenchConfig', 'reference_linear_eval', 'measure', 'bench']
-
-# %% ../nbs/10_bench.ipynb #09a6492a
-def _reference_residual(block, x):
-    if block.residual is None: return 0
-    if isinstance(block.residual, nn.Identity): return x
-    return block.residual(x)
-
-def reference_encode(
-    encoder: STGCN,  # weights to use
-    x: Tensor,  # (N, C, T, V, M)
-    ignore_joint=(),  # joints removed, as a list
-) -> Tensor:  # (N, feature_dim)
-    "The authors' ST-GCN forward, op by op, on `encoder`'s weights."
-    N, C, T, V, M = x.size()
-    x = x.permute(0, 4, 3, 1, 2).contiguous()
-    x = x.view(N * M, V * C, T)
-    x = encoder.data_bn(x)
-    x = x.view(N, M, V, C, T)
-    x = x.permute(0, 1, 3, 4, 2).contiguous()
-    x = x.view(N * M, C, T, V)
-    remain_joint = sorted(set(range(V)) - set(int(j) for j in ignore_joint))
-    x = x[:, :, :, remain_joint]
-    for block, importance in zip(encoder.blocks, encoder.edge_importance):
-        A = encoder.A * importance
-        A = A[:, remain_joint, :][:, :, remain_joint]
-        res = _reference_residual(block, x)
-        y = block.gcn.conv(x)
-        n, kc, t, v = y.size()
-        K = block.gcn.partitions
-        y = torch.einsum('nkctv,kvw->nctw', (y.view(n, K, kc // K, t, v), A)).contiguous()
-        bn1, relu, conv, bn2, dropout = block.tcn
-        y = F.dropout(bn2(conv(relu(bn1(y)))), dropout.p, dropout.training, inplace=True)
-        x = F.relu(y + res, inplace=True)
-    x = F.avg_pool2d(x, x.size()[2:])
-    return x.view(N, M, -1).mean(dim=1)
-
-def reference_barlow_twins(head: BarlowTwins, feat1: Tensor, feat2: Tensor) -> Tensor:
-    "The authors' Barlow Twins call: both inputs projected, the loss through `off_diagonal`."
-    feat1_norm, feat2_norm = head.bn(head.projector(feat1)), head.bn(head.projector(feat2))
-    N, D = feat1_norm.shape
-    c = (feat1_norm.T @ feat2_norm).div_(N)
-    on_diag = torch.diagonal(c).add_(-1).pow_(2).sum()
-    off_diag = off_diagonal(c).pow_(2).sum()
-    return on_diag + head.lambd * off_diag
-
-def reference_step_loss(model: PSTLModel, x: Tensor, cfg: PretrainConfig, generator: torch.Generator) -> Tensor:
-    "One step's loss executed as the authors do, from the same random draws as `step_loss`."
-    views = draw_views(x, model.encoder.layout, cfg, generator)
-    if 'view1' in views:
-        return reference_barlow_twins(model.head, reference_encode(model.encoder, views['view1']),
-                                      reference_encode(model.encoder, views['view2']))
-    feat1 = reference_encode(model.encoder, views['anchor'])
-    feat2 = reference_encode(model.encoder, views['temporal'])
-    feat3 = reference_encode(model.encoder, views['spatial'], views['dropped'].tolist())
-    return reference_barlow_twins(model.head, feat1, feat2) + reference_barlow_twins(model.head, feat1, feat3)
+__all__ = ['PRODUCT_OPS', 'QUICK', 'time_in_products', 'temporal_conv_rate', 'BenchConfig', 'measure', 'bench']
 
 # %% ../nbs/10_bench.ipynb #713cdcc8
 PRODUCT_OPS = {'aten::mkldnn_convolution', 'aten::convolution_backward', 'aten::_slow_conv2d_forward',
@@ -131,35 +75,21 @@ class BenchConfig:
 
 QUICK = dict(batch_size=32, steps=2, warmup=1, linear_epochs=10, linear_samples=128)
 
-def _peak_rss_mb() -> float: return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+def _peak_rss_mb() -> float:
+    "Peak resident memory of this process in MB (0 where the `resource` module is missing: Windows)."
+    try: import resource
+    except ImportError: return 0.0
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 2**20 if sys.platform == 'darwin' else peak / 1024  # macOS counts bytes, Linux KiB
 
-def reference_linear_eval(encoder: STGCN, train: SkeletonSet, val: SkeletonSet, epochs: int, lr: float = 0.01,
-                          batch_size: int = 128, seed: int = 0) -> dict:
-    "The authors' linear evaluation: the frozen encoder runs over both sets again in every epoch."
-    device = next(encoder.parameters()).device
-    torch.manual_seed(seed)
-    classifier = nn.Linear(encoder.out_channels, int(max(train.labels.max(), val.labels.max())) + 1).to(device)
-    opt = torch.optim.Adam([{'params': encoder.parameters()}, {'params': classifier.parameters()}], lr=lr)
-    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(opt, epochs)
-    labels = lambda s, idx: torch.as_tensor(s.labels[idx]).long().to(device)
-    for epoch in range(epochs):
-        encoder.eval(); classifier.train()
-        for idx in np.array_split(np.random.default_rng(seed + epoch).permutation(len(train)), max(1, len(train) // batch_size)):
-            Z = reference_encode(encoder, train.batch(np.sort(idx), device)).detach()
-            loss = F.cross_entropy(classifier(Z), labels(train, np.sort(idx)))
-            opt.zero_grad(); loss.backward(); opt.step()
-        schedule.step()
-        classifier.eval(); correct = 0
-        with torch.no_grad():
-            for start in range(0, len(val), batch_size):
-                idx = np.arange(start, min(start + batch_size, len(val)))
-                correct += (classifier(reference_encode(encoder, val.batch(idx, device))).argmax(1) == labels(val, idx)).sum().item()
-    return dict(top1=100 * correct / len(val))
+def _cores() -> int:
+    "The cores this process may use (`sched_getaffinity` where the OS has it)."
+    return len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else os.cpu_count() or 1
 
 def measure(plan: str, cfg: BenchConfig) -> dict:
     "Time one plan ('fast' or 'reference') in this process: pretraining steps, linear evaluation, peak memory."
     if plan not in ('fast', 'reference'): raise ValueError(f"unknown plan {plan!r}: use 'fast' or 'reference'")
-    torch.set_num_threads(cfg.threads or len(os.sched_getaffinity(0)))
+    torch.set_num_threads(cfg.threads or _cores())
     device = torch.device(cfg.device)
     fast = plan == 'fast'
     if fast and device.type == 'cpu': keep_freed_memory()
@@ -167,10 +97,11 @@ def measure(plan: str, cfg: BenchConfig) -> dict:
     pcfg = PretrainConfig(batch_size=cfg.batch_size, projector_dims=(cfg.projector,) * 3, seed=cfg.seed)
     torch.manual_seed(cfg.seed)
     model = PSTLModel(NTU25, pcfg).to(device).train()
-    opt = _optimizer(model, pcfg) if fast else torch.optim.Adam(model.parameters(), lr=pcfg.lr, weight_decay=pcfg.weight_decay)
+    opt = _optimizer(model, pcfg) if fast else reference.adam(model.parameters(), pcfg.lr, pcfg.weight_decay)
     x = data.batch(np.arange(cfg.batch_size), device)
-    generator = torch.Generator().manual_seed(cfg.seed)
-    loss_of = (lambda: step_loss(model, x, pcfg, generator)[0]) if fast else (lambda: reference_step_loss(model, x, pcfg, generator))
+    generator, rng = torch.Generator().manual_seed(cfg.seed), random.Random(cfg.seed)
+    if fast: loss_of = lambda: step_loss(model, x, pcfg, generator)[0]
+    else: loss_of = lambda: reference.step_loss(model.encoder, model.head, x, reference.authors_draws(rng, generator))
     def step():
         loss = loss_of(); opt.zero_grad(set_to_none=True); loss.backward(); opt.step()
     all_seconds = []
@@ -195,7 +126,7 @@ def measure(plan: str, cfg: BenchConfig) -> dict:
     if fast:
         probe = linear_probe(extract_features(encoder, train), train.labels, extract_features(encoder, val), val.labels,
                              epochs=cfg.linear_epochs)
-    else: probe = reference_linear_eval(encoder, train, val, cfg.linear_epochs)
+    else: probe = reference.linear_eval(encoder, train, val, cfg.linear_epochs)
     _sync(device)
     out.update(linear_eval_seconds=time.perf_counter() - t0, linear_top1=probe['top1'])
     return out

@@ -11,11 +11,11 @@ import numpy as np
 import torch
 
 from .graph import LAYOUTS
-from .data import (atomic_write, write_synthetic, load_prepared, SYNTHETIC_CLASSES, prepare_ntu, prepare_pku, prepare_nucla,
+from .data import (atomic_write, provenance, write_synthetic, load_prepared, SYNTHETIC_CLASSES, prepare_ntu, prepare_pku, prepare_nucla,
                        NTU_BENCHMARKS)
 from .augment import STREAMS
-from .pretrain import PretrainConfig, METHODS, pretrain, read_metrics, saved_config
-from dataclasses import fields, replace
+from .pretrain import PretrainConfig, METHODS, AUGMENT, CONVERSION, pretrain, read_metrics, saved_config
+from dataclasses import asdict, fields, replace
 from .encoder import STGCN
 from .evaluate import (load_encoder, save_classifier, extract_features, linear_probe, knn, finetune, FinetuneConfig, ensemble,
                            write_result, raw_features, confusion_matrix, plot_confusion, plot_tsne)
@@ -42,7 +42,11 @@ def _pretrain_flags(p):
     p.add_argument('--projector-dim', type=int, default=d.projector_dims[0], help='width of the three projector layers')
     p.add_argument('--lambd', type=float, default=d.lambd, help='Barlow Twins off-diagonal weight (scale it with 1/width^2)')
     p.add_argument('--per-sample-augment', action='store_true', help='draw augmentations per sequence, not per batch')
-    p.add_argument('--augment-per-stream', action='store_true', help="augment each stream separately (the authors' code)")
+    p.add_argument('--augment', default=d.augment, choices=AUGMENT,
+                   help="per-stream: each stream its own augmentation draw (the authors'); shared: one draw for all three")
+    p.add_argument('--stream-conversion', default=d.stream_conversion, choices=CONVERSION,
+                   help="first: convert to the stream, then augment and mask (the authors'); last: work on joints, convert at the end")
+    p.add_argument('--drop-last', action='store_true', help="leave out each epoch's last, partial batch (the authors keep it)")
     p.add_argument('--seed', type=int, default=d.seed)
     p.add_argument('--device', default=d.device)
     p.add_argument('--amp', action='store_true', help='mixed precision (CUDA)')
@@ -52,7 +56,8 @@ def _config(a) -> PretrainConfig:
     return PretrainConfig(data=a.data, out=a.out, method=a.method, stream=a.stream, epochs=a.epochs,
                           warmup_epochs=a.warmup_epochs, batch_size=a.batch_size, lr=a.lr, weight_decay=a.weight_decay,
                           mask_joint=a.mask_joint, mask_frame=a.mask_frame, projector_dims=(a.projector_dim,) * 3, lambd=a.lambd,
-                          per_sample_augment=a.per_sample_augment, augment_per_stream=a.augment_per_stream, seed=a.seed, device=a.device, amp=a.amp, quiet=a.quiet)
+                          per_sample_augment=a.per_sample_augment, augment=a.augment, stream_conversion=a.stream_conversion,
+                          drop_last=a.drop_last, seed=a.seed, device=a.device, amp=a.amp, quiet=a.quiet)
 
 def parser() -> argparse.ArgumentParser:
     "The `pstl` argument parser."
@@ -208,11 +213,12 @@ def _bench(args) -> dict:
     if args.device == 'auto': devices = ['cpu'] + (['cuda'] if torch.cuda.is_available() else [])
     elif args.device == 'cuda' and not torch.cuda.is_available(): raise ValueError("--device cuda: no CUDA device here")
     else: devices = [args.device]
-    lines = []
+    lines, t0 = [], time.perf_counter()
     def log(line): print(line, flush=True); lines.append(line)
-    results = [bench(BenchConfig(**{**(QUICK if args.quick else {}), **given, 'threads': args.threads, 'device': device}), log=log)
-               for device in devices]
-    summary = {**results[0], **({'cuda': results[1]} if len(results) > 1 else {})}
+    configs = [BenchConfig(**{**(QUICK if args.quick else {}), **given, 'threads': args.threads, 'device': device}) for device in devices]
+    results = [bench(c, log=log) for c in configs]
+    summary = {**results[0], **({'cuda': results[1]} if len(results) > 1 else {}), 'settings': asdict(configs[0]),
+               'provenance': provenance(time.perf_counter() - t0)}
     if args.out:  # the summary, and everything printed (each plan's step times) as bench.log
         Path(args.out).mkdir(parents=True, exist_ok=True)
         atomic_write(Path(args.out)/'bench.json', lambda f: f.write(json.dumps(summary, indent=1).encode()))

@@ -13,11 +13,12 @@ from .graph import Layout, NTU25, KINECT20
 
 # %% auto #0
 __all__ = ['SYNTHETIC_CLASSES', 'NTU_BODY_FIELDS', 'NTU_JOINT_FIELDS', 'NTU60_TRAIN_SUBJECTS', 'NTU120_TRAIN_SUBJECTS',
-           'NTU_BENCHMARKS', 'atomic_write', 'SkeletonSet', 'position_file', 'label_file', 'save_layout', 'load_layout',
-           'save_prepared', 'load_prepared', 'rotation_matrix', 'make_synthetic', 'plot_sequence', 'write_synthetic',
-           'label_fraction_indices', 'resize_frames', 'prepare_sequence', 'from_sequences', 'read_ntu_skeleton',
-           'ntu_coordinates', 'ntu_name_fields', 'ntu_split', 'write_prepared_splits', 'read_name_list', 'prepare_ntu',
-           'read_pku_split', 'read_pku_skeleton', 'read_pku_labels', 'prepare_pku', 'prepare_nucla']
+           'NTU_BENCHMARKS', 'atomic_write', 'provenance', 'SkeletonSet', 'position_file', 'label_file', 'save_layout',
+           'load_layout', 'save_prepared', 'load_prepared', 'rotation_matrix', 'make_synthetic', 'plot_sequence',
+           'write_synthetic', 'label_fraction_indices', 'valid_length', 'resize_frames', 'face_front',
+           'prepare_sequence', 'from_sequences', 'read_ntu_skeleton', 'ntu_coordinates', 'ntu_name_fields', 'ntu_split',
+           'write_prepared_splits', 'read_name_list', 'prepare_ntu', 'read_pku_split', 'read_pku_skeleton',
+           'read_pku_labels', 'pku_action', 'prepare_pku', 'prepare_nucla']
 
 # %% ../nbs/01_data.ipynb #6869657e
 def atomic_write(
@@ -37,6 +38,38 @@ def atomic_write(
         if os.path.exists(tmp): os.unlink(tmp)
         raise
     return path
+
+# %% ../nbs/01_data.ipynb #cc64e43d
+def _cpu_name() -> str:
+    import platform
+    try:
+        for line in Path('/proc/cpuinfo').read_text().splitlines():
+            if line.startswith('model name'): return line.split(':', 1)[1].strip()
+    except OSError: pass
+    return platform.processor() or platform.machine()
+
+def _git_commit() -> str:
+    "The commit of the checkout pstl runs from, '+dirty' when it has uncommitted changes; None outside a git checkout."
+    import subprocess
+    here = Path(__file__).resolve().parent
+    try:
+        commit = subprocess.run(['git', 'rev-parse', 'HEAD'], cwd=here, capture_output=True, text=True, timeout=10)
+        if commit.returncode: return None
+        dirty = subprocess.run(['git', 'status', '--porcelain', '--untracked-files=no'], cwd=here, capture_output=True, text=True, timeout=10)
+        return commit.stdout.strip() + ('+dirty' if dirty.stdout.strip() else '')
+    except (OSError, subprocess.SubprocessError): return None
+
+def provenance(seconds: float = None) -> dict:
+    "What made a result: pstl's version and commit, torch, the hardware, threads, the command line, the time (and wall seconds)."
+    import platform, sys, time, torch
+    from pstl import __version__
+    out = dict(pstl=__version__, commit=_git_commit(), torch=torch.__version__, python=platform.python_version(),
+               os=platform.platform(), cpu=_cpu_name(), cores=os.cpu_count(), threads=torch.get_num_threads(),
+               cuda=torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+               command=' '.join(Path(sys.argv[0]).name if i == 0 else a for i, a in enumerate(sys.argv)),
+               finished=time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime()))
+    if seconds is not None: out['wall_seconds'] = round(seconds, 1)
+    return out
 
 # %% ../nbs/01_data.ipynb #b00cd49a
 @dataclass
@@ -270,14 +303,26 @@ def _shoulders(layout):
     names = list(layout.joints)
     if 'shoulder_left' in names and 'shoulder_right' in names: return names.index('shoulder_left'), names.index('shoulder_right')
 
+def valid_length(seq: np.ndarray) -> int:
+    "AimCLR's valid length of a (T, M, V, 3) sequence: the number of frames in which the first body's joint 0 is non-zero."
+    return int((np.abs(seq[:, 0, 0]).sum(-1) != 0).sum())
+
 def resize_frames(seq: np.ndarray, frames: int) -> np.ndarray:
-    "Linear interpolation of a (T, ...) array to `frames` frames."
+    "Linear interpolation of a (T, ...) array to `frames` frames at half-pixel centres, as OpenCV's `INTER_LINEAR`."
     T = len(seq)
-    if T == 1: return np.repeat(seq, frames, 0)
-    pos = np.linspace(0, T - 1, frames)
+    pos = np.clip((np.arange(frames) + 0.5) * T / frames - 0.5, 0, T - 1)
     lo = np.floor(pos).astype(int); hi = np.minimum(lo + 1, T - 1)
     w = (pos - lo).reshape(-1, *([1] * (seq.ndim - 1)))
     return seq[lo] * (1 - w) + seq[hi] * w
+
+def face_front(seq: np.ndarray, left: int, right: int) -> np.ndarray:
+    "Turn each frame of each body about y so that its shoulders lie along x (AimCLR's `parallel_skeleton`); (T, M, V, 3)."
+    v = seq[:, :, right] - seq[:, :, left]  # (T, M, 3)
+    theta = np.arccos(v[..., 0] / (np.hypot(v[..., 0], v[..., 2]) + 1e-4))  # the y component is ignored
+    theta = np.where(v[..., 2].sum(0) >= 0, -theta, theta)  # one sign per body, from its whole sequence
+    c, s, z, o = np.cos(theta), np.sin(theta), np.zeros_like(theta), np.ones_like(theta)
+    R = np.stack([np.stack([c, z, -s], -1), np.stack([z, o, z], -1), np.stack([s, z, c], -1)], -2)  # (T, M, 3, 3)
+    return np.einsum('tmij,tmvj->tmvi', R, seq)
 
 def prepare_sequence(
     seq,  # (T, V, 3) for one person or (T, M, V, 3)
@@ -286,24 +331,17 @@ def prepare_sequence(
     max_persons: int = 2,
     name: str = 'sequence',  # for error messages
 ) -> np.ndarray:  # (3, frames, V, max_persons) float32
-    "AimCLR-style preparation: valid frames, centre joint subtracted, resized to `frames`, shoulders along x."
+    "AimCLR's preparation: centre joint subtracted, the valid frames resized to `frames`, every frame's shoulders along x."
     seq = np.asarray(seq, dtype=np.float64)
     if seq.ndim == 3: seq = seq[:, None]
     if seq.ndim != 4 or seq.shape[-1] != 3: raise ValueError(f"{name}: shape {seq.shape}, expected (T, V, 3) or (T, M, V, 3)")
     if seq.shape[2] != layout.num_joints: raise ValueError(f"{name}: {seq.shape[2]} joints, but the layout {layout.name} has {layout.num_joints}")
     if not np.isfinite(seq).all(): raise ValueError(f"{name}: non-finite coordinates")
     seq = seq[:, :max_persons]
-    present = np.abs(seq).sum((2, 3)) > 0  # (T, M)
-    valid = present.any(1)
-    if not valid.any(): raise ValueError(f"{name}: empty sequence (no frame has a skeleton)")
-    seq, present = seq[valid], present[valid]
-    seq = np.where(present[:, :, None, None], seq - seq[:, :, [layout.center]], 0)
-    seq = resize_frames(seq, frames)
-    shoulders = _shoulders(layout)
-    if shoulders is not None:
-        first = seq[0, 0, shoulders[0]] - seq[0, 0, shoulders[1]]
-        angle = np.degrees(np.arctan2(first[2], first[0]))
-        seq = seq @ rotation_matrix(1, -angle)  # row vectors times R_y(-angle) = R_y(angle) applied to columns
+    length = valid_length(seq)
+    if length == 0: raise ValueError(f"{name}: empty sequence (the first body's joint 0 is zero in every frame)")
+    seq = resize_frames((seq - seq[:, :, [layout.center]])[:length], frames)
+    if (shoulders := _shoulders(layout)) is not None: seq = face_front(seq, *shoulders)
     out = np.zeros((3, frames, layout.num_joints, max_persons), dtype=np.float32)
     out[..., :seq.shape[1]] = seq.transpose(3, 0, 2, 1)
     return out
@@ -475,15 +513,28 @@ def read_pku_skeleton(path) -> np.ndarray:
     return np.array(rows).reshape(-1, 2, 25, 3)
 
 def read_pku_labels(path) -> list:
-    "(class, start, end, confidence) rows of a PKU-MMD label file; classes 1-51, frames inclusive."
+    "(class, start, end, confidence) rows of a PKU-MMD label file; classes 1-51, frames counted from 1, inclusive."
     rows = []
     for i, line in enumerate(Path(path).read_text().splitlines()):
         if not line.strip(): continue
         try: c, s, e, conf = (int(v) for v in line.replace(',', ' ').split())
         except ValueError: raise ValueError(f"{path}, line {i + 1}: expected class,start,end,confidence") from None
-        if not 1 <= c <= 51 or e < s: raise ValueError(f"{path}, line {i + 1}: class {c} or interval {s}-{e} out of range")
+        if not 1 <= c <= 51 or not 1 <= s <= e: raise ValueError(f"{path}, line {i + 1}: class {c} or interval {s}-{e} out of range")
         rows.append((c, s, e, conf))
     return rows
+
+def pku_action(
+    xyz: np.ndarray,  # (T, 2, 25, 3) of a whole video
+    start: int,  # first frame, counted from 1 as in the label files
+    end: int,  # last frame, inclusive
+    max_frames: int = 300,
+) -> np.ndarray:
+    "One labelled action cut from a video as AimCLR cuts it: frames `start`-`end` (1-based), the middle 300 if longer."
+    action = xyz[start - 1:end]
+    if len(action) > max_frames:
+        first = (len(action) - max_frames) // 2
+        action = action[first:first + max_frames]
+    return action
 
 def prepare_pku(
     raw,  # directory with skeleton/ and label/ subdirectories
@@ -506,7 +557,7 @@ def prepare_pku(
                 if 'xyz' not in cache: cache['xyz'] = read_pku_skeleton(raw/'skeleton'/f'{v}.txt')
                 return cache['xyz']
             for i, (c, s, e, _) in enumerate(read_pku_labels(lf)):
-                yield f'{v}_{i:03d}', split[v], c - 1, (lambda s=s, e=e: coordinates()[s:e + 1])
+                yield f'{v}_{i:03d}', split[v], c - 1, (lambda s=s, e=e: pku_action(coordinates(), s, e))
     result = write_prepared_splits(entries(), out, NTU25, skip_bad=skip_bad, quiet=quiet)
     return dict(result, videos=len(videos), listed=len(split))
 

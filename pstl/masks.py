@@ -49,9 +49,9 @@ def motion_energy(
     x: Tensor,  # skeletons, (N, C, T, V, M)
 ) -> Tensor:  # per-frame energy, (N, T); the last frame has none
     "Mean squared displacement of every joint from frame t to t+1."
-    e = torch.zeros(x.shape[0], x.shape[2], device=x.device, dtype=x.dtype)
-    e[:, :-1] = (x[:, :, 1:] - x[:, :, :-1]).pow(2).mean((1, 3, 4))
-    return e
+    motion = torch.zeros_like(x)
+    motion[:, :, :-1] = x[:, :, 1:] - x[:, :, :-1]
+    return motion.pow(2).mean((1, 3, 4))  # summed over the same shape as the authors' (bit for bit)
 
 def _check_mask_frame(frames, mask_frame):
     if not 0 <= 2 * mask_frame < frames:
@@ -74,9 +74,9 @@ def motion_attention_temporal_mask(
     "MATM: drop the `mask_frame` highest-energy frames of each sequence, then `mask_frame` more at random."
     N, T = x.shape[0], x.shape[2]
     _check_mask_frame(T, mask_frame)
-    top = motion_energy(x).topk(mask_frame, dim=1).indices
-    kept = torch.ones(N, T, dtype=torch.bool, device=x.device).scatter_(1, top, False)
-    remaining = kept.nonzero()[:, 1].view(N, T - mask_frame)  # nonzero lists them row by row, in time order
+    # the T - mask_frame frames of least motion, chosen as the authors do (`topk` of minus the energy), so that equal
+    # energies (a reflect-padded crop repeats its frames) are resolved the same way
+    remaining = (-motion_energy(x)).topk(T - mask_frame, dim=1).indices.sort(1).values
     return _drop_random(remaining, mask_frame, generator, per_sample)
 
 def random_frame_mask(
@@ -109,7 +109,7 @@ def plot_temporal_mask(
     import matplotlib.pyplot as plt
     x = x[None]
     e = motion_energy(x)[0].cpu().numpy()
-    top = set(motion_energy(x).topk(mask_frame, dim=1).indices[0].tolist())
+    top = set(range(len(e))) - set((-motion_energy(x)).topk(len(e) - mask_frame, dim=1).indices[0].tolist())
     kept = set(motion_attention_temporal_mask(x, mask_frame, generator=generator)[0].tolist())
     colours = ['C3' if t in top else ('0.75' if t not in kept else 'C0') for t in range(len(e))]
     if ax is None: _, ax = plt.subplots(figsize=(8, 2.5))

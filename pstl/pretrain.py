@@ -23,12 +23,14 @@ from .encoder import STGCN
 from .loss import BarlowTwins
 
 # %% auto #0
-__all__ = ['METHODS', 'PretrainConfig', 'check_config', 'learning_rate', 'draw_views', 'PSTLModel', 'step_loss', 'save_encoder',
-           'saved_config', 'config_differences', 'error_line', 'load_checkpoint', 'keep_freed_memory', 'pretrain',
-           'read_metrics']
+__all__ = ['METHODS', 'AUGMENT', 'CONVERSION', 'PretrainConfig', 'check_config', 'learning_rate', 'draw_views', 'PSTLModel',
+           'step_loss', 'save_encoder', 'saved_config', 'config_differences', 'error_line', 'load_checkpoint',
+           'keep_freed_memory', 'epoch_steps', 'pretrain', 'read_metrics']
 
 # %% ../nbs/06_pretrain.ipynb #9e5a0a54
 METHODS = ('pstl', 'skeletonbt', 'random-joint', 'random-frame')
+AUGMENT = ('per-stream', 'shared')
+CONVERSION = ('first', 'last')
 
 @dataclass
 class PretrainConfig:
@@ -47,7 +49,9 @@ class PretrainConfig:
     shear_amplitude: float = 1.0
     padding_ratio: int = 6
     per_sample_augment: bool = False  # False: one random draw per batch, as the authors
-    augment_per_stream: bool = False  # True: each stream gets its own augmentation draw, as the authors' code
+    augment: str = 'per-stream'  # 'per-stream': each stream its own draw, as the authors; 'shared': one for all three
+    stream_conversion: str = 'first'  # 'first': the stream, then augment and mask it, as the authors; 'last': joints, converted at the end
+    drop_last: bool = False  # False: the last, partial batch is kept, as the authors' DataLoader
     lambd: float = 2e-4
     projector_dims: tuple = (6144, 6144, 6144)
     hidden_channels: int = 16
@@ -63,6 +67,9 @@ def check_config(cfg: PretrainConfig, train: SkeletonSet, world_size: int = 1):
     "Raise a one-line `ValueError` for settings that cannot work with this data (on `world_size` processes)."
     if cfg.method not in METHODS: raise ValueError(f"unknown method {cfg.method!r}: use one of {', '.join(METHODS)}")
     if cfg.stream not in STREAMS: raise ValueError(f"unknown stream {cfg.stream!r}: use one of {', '.join(STREAMS)}")
+    if cfg.augment not in AUGMENT: raise ValueError(f"unknown augment {cfg.augment!r}: use one of {', '.join(AUGMENT)}")
+    if cfg.stream_conversion not in CONVERSION:
+        raise ValueError(f"unknown stream_conversion {cfg.stream_conversion!r}: use one of {', '.join(CONVERSION)}")
     if cfg.batch_size < 2: raise ValueError(f"batch size {cfg.batch_size}: must be at least 2 (batch-norm and the cross-correlation need several samples)")
     if cfg.batch_size > len(train): raise ValueError(f"batch size {cfg.batch_size} is larger than the {len(train)} training sequences")
     if cfg.batch_size % world_size or cfg.batch_size // world_size < 2:
@@ -85,19 +92,21 @@ def draw_views(
     cfg: PretrainConfig,
     generator: torch.Generator,
 ) -> dict:  # the input of each stream, as `PSTLModel` takes it
-    "Augment and mask a batch for `cfg.method`."
+    "Augment and mask a batch for `cfg.method`, drawing in the authors' order (CSM, then each stream in turn)."
+    first = cfg.stream_conversion == 'first'
+    if first: x = to_stream(x, cfg.stream, layout)  # the authors: the stream first; MATM then measures its motion
+    late = (lambda v: v) if first else (lambda v: to_stream(v, cfg.stream, layout))
     aug = lambda: augment(x, layout, generator, cfg.per_sample_augment, cfg.shear_amplitude, cfg.padding_ratio)
-    stream = lambda joints: to_stream(joints, cfg.stream, layout)
-    if cfg.method == 'skeletonbt': return dict(view1=stream(aug()), view2=stream(aug()))
-    anchor = aug()
-    temporal, spatial = (aug(), aug()) if cfg.augment_per_stream else (anchor, anchor)
-    # masks are chosen on the joint coordinates (motion energy is about joints moving), applied to the stream
-    temporal_mask = random_frame_mask if cfg.method == 'random-frame' else motion_attention_temporal_mask
+    if cfg.method == 'skeletonbt': return dict(view1=late(aug()), view2=late(aug()))
     spatial_mask = random_joint_mask if cfg.method == 'random-joint' else central_spatial_mask
-    frames = temporal_mask(temporal, cfg.mask_frame, generator, cfg.per_sample_augment)
+    temporal_mask = random_frame_mask if cfg.method == 'random-frame' else motion_attention_temporal_mask
+    shared = cfg.augment == 'shared'
     dropped = spatial_mask(layout, cfg.mask_joint, generator)
-    return dict(anchor=stream(anchor), temporal=select_frames(stream(temporal), frames), spatial=stream(spatial),
-                dropped=dropped)
+    anchor = aug()
+    temporal = anchor if shared else aug()
+    frames = temporal_mask(temporal, cfg.mask_frame, generator, cfg.per_sample_augment)
+    spatial = anchor if shared else aug()
+    return dict(anchor=late(anchor), temporal=select_frames(late(temporal), frames), spatial=late(spatial), dropped=dropped)
 
 class PSTLModel(nn.Module):
     "The encoder and the Barlow Twins projector, as trained; `forward(views)` is the loss of a step."
@@ -199,6 +208,16 @@ def _optimizer(model, cfg):
     try: return torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, fused=True)
     except (RuntimeError, TypeError): return torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
 
+def epoch_steps(
+    sequences: int,  # sequences per process in an epoch
+    per_rank: int,  # each process's slice of the batch
+    drop_last: bool = False,
+) -> int:
+    "Steps in an epoch: the authors' `DataLoader` keeps the last, partial batch; one of a single sequence is left out."
+    # batch norm cannot train on one sample (the authors' code would stop there), so a remainder of one is dropped
+    full, rest = divmod(sequences, per_rank)
+    return full + (not drop_last and rest >= 2)
+
 def _gather_rng(world):
     "Every rank's torch random state (dropout differs by rank), for the checkpoint."
     state = torch.get_rng_state()
@@ -251,20 +270,21 @@ def pretrain(cfg: PretrainConfig, resume: bool = False) -> Path:
         _write_json(out/'config.json', asdict(cfg))
         _rewrite_metrics(metrics_path, 0)
     scaler = torch.amp.GradScaler('cuda', enabled=cfg.amp and device.type == 'cuda')
-    steps = len(train) // cfg.batch_size  # the last partial batch is dropped, as the authors do
     per_rank = cfg.batch_size // world
     # rank r takes every world-th index of one seeded permutation: the ranks' slices of a step form one global batch
     sampler = DistributedSampler(range(len(train)), num_replicas=world, rank=rank, shuffle=True, seed=cfg.seed, drop_last=True)
+    steps = epoch_steps(len(sampler), per_rank, cfg.drop_last)
     for epoch in range(start, cfg.epochs):
         lr = learning_rate(epoch, cfg)
         for group in opt.param_groups: group['lr'] = lr
         model.train()
         sampler.set_epoch(epoch)
         order = np.fromiter(sampler, dtype=np.int64)
-        sums, t0 = {}, time.perf_counter()
+        sums, seen, t0 = {}, 0, time.perf_counter()
         bar = _progress(steps, f"epoch {epoch + 1}/{cfg.epochs}", cfg.quiet or not lead)
         for step in range(steps):
             x = train.batch(np.sort(order[step * per_rank:(step + 1) * per_rank]), device)
+            seen += len(x) * world
             with torch.autocast(device.type, enabled=scaler.is_enabled()):
                 loss, terms = step_loss(model, x, cfg, generator)
             if not torch.isfinite(loss):  # the loss is global, so every rank stops here
@@ -275,13 +295,13 @@ def pretrain(cfg: PretrainConfig, resume: bool = False) -> Path:
             # sum from the all-reduce's backward and that average cancel, leaving the one-process gradient
             scaler.scale(loss).backward(); scaler.step(opt); scaler.update()
             for k, v in {'loss': loss.detach(), **terms}.items(): sums[k] = sums.get(k, 0.0) + float(v)
-            bar.update(1); bar.set_postfix(loss=f"{float(loss.detach()):.1f}", samples_per_s=f"{(step + 1) * cfg.batch_size / (time.perf_counter() - t0):.1f}")
+            bar.update(1); bar.set_postfix(loss=f"{float(loss.detach()):.1f}", samples_per_s=f"{seen / (time.perf_counter() - t0):.1f}")
         bar.close()
         seconds = time.perf_counter() - t0
         rng = _gather_rng(world)
         if lead:
             row = dict(epoch=epoch, lr=lr, **{k: v / steps for k, v in sums.items()}, seconds=round(seconds, 3),
-                       samples_per_s=round(steps * cfg.batch_size / seconds, 2))
+                       samples_per_s=round(seen / seconds, 2))
             _append_metrics(metrics_path, row)
             ckpt = dict(model=net.state_dict(), optimizer=opt.state_dict(), epoch=epoch, generator=generator.get_state(),
                         torch_rng=rng, cuda_rng=torch.cuda.get_rng_state_all() if device.type == 'cuda' else None,
