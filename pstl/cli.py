@@ -19,7 +19,7 @@ from dataclasses import asdict, fields, replace
 from .encoder import STGCN
 from .evaluate import (load_encoder, save_classifier, extract_features, linear_probe, knn, finetune, FinetuneConfig, ensemble,
                            write_result, raw_features, confusion_matrix, plot_confusion, plot_tsne)
-from .missing_joints import StudyConfig, STUDY_METHODS, nucla_study
+from .missing_joints import StudyConfig, STUDY_METHODS, nucla_study, DepartureConfig, DEPARTURES, departure_study
 from .bench import BenchConfig, QUICK, bench
 
 # %% auto #0
@@ -91,7 +91,8 @@ def parser() -> argparse.ArgumentParser:
 
     for name, text in (('linear', 'linear evaluation of a frozen encoder'), ('knn', 'kNN evaluation of a frozen encoder')):
         p = sub.add_parser(name, help=text)
-        _data_flag(p); p.add_argument('--weights', required=True, help='encoder.pt')
+        _data_flag(p); p.add_argument('--weights', required=True, help="encoder.pt (pstl's), or the authors' or AimCLR's published checkpoint")
+        p.add_argument('--stream', default=None, choices=STREAMS, help="default: the encoder's (joint for published checkpoints, which do not say)")
         p.add_argument('--batch-size', type=int, default=128); p.add_argument('--seed', type=int, default=0)
         if name == 'linear': p.add_argument('--epochs', type=int, default=150); p.add_argument('--lr', type=float, default=0.01)
         else: p.add_argument('--k', type=int, default=20)
@@ -117,6 +118,15 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument('--seed', type=int, default=StudyConfig.seed, help='pretraining, probe and supervised seed (missing-joint sets stay fixed)')
     p.add_argument('--quiet', action='store_true')
 
+    p = sub.add_parser('departures', help="each departure from the authors' recipe measured on N-UCLA's training views (resumable)")
+    p.add_argument('--raw', required=True, help='the N-UCLA folder with all_sqe/')
+    p.add_argument('--work', default='runs/departures', help='data and runs (large)')
+    p.add_argument('--results', default='results/departures', help='results.csv, summary.csv, config.json (small)')
+    p.add_argument('--epochs', type=int, default=DepartureConfig.epochs)
+    p.add_argument('--seeds', type=int, nargs='+', default=list(DepartureConfig.seeds))
+    p.add_argument('--only', nargs='+', choices=list(DEPARTURES), help='run these departures only (default: all)')
+    p.add_argument('--quiet', action='store_true')
+
     p = sub.add_parser('ensemble', help='fuse the linear-probe logits of joint, motion and bone encoders')
     _data_flag(p); p.add_argument('--weights', nargs='+', required=True, help='encoder.pt files evaluated by `pstl linear`')
     p.add_argument('--fusion', type=float, nargs='+', default=[0.6, 0.6, 0.4], help='one weight per encoder')
@@ -134,8 +144,9 @@ def parser() -> argparse.ArgumentParser:
     return top
 
 # %% ../nbs/09_cli.ipynb #c518bb37
-def _features(weights, data):
-    encoder, stream = load_encoder(weights, 'cuda' if torch.cuda.is_available() else 'cpu')
+def _features(weights, data, stream=None):
+    encoder, saved_stream = load_encoder(weights, 'cuda' if torch.cuda.is_available() else 'cpu')
+    stream = stream or saved_stream
     train, val = load_prepared(data, 'train'), load_prepared(data, 'val')
     return extract_features(encoder, train, stream), extract_features(encoder, val, stream), train, val
 
@@ -169,11 +180,11 @@ def run(args) -> dict:
         return dict(out=str(out))
     if c == 'bench': return _bench(args)
     if c == 'linear':
-        ftr, fva, train, val = _features(args.weights, args.data)
+        ftr, fva, train, val = _features(args.weights, args.data, args.stream)
         r = linear_probe(ftr, train.labels, fva, val.labels, epochs=args.epochs, lr=args.lr, batch_size=args.batch_size, seed=args.seed)
         _report(r, write_result(Path(args.weights).parent, 'linear', r)); return r
     if c == 'knn':
-        ftr, fva, train, val = _features(args.weights, args.data)
+        ftr, fva, train, val = _features(args.weights, args.data, args.stream)
         r = knn(ftr, train.labels, fva, val.labels, k=args.k)
         _report(r, write_result(Path(args.weights).parent, 'knn', r)); return r
     if c == 'finetune':
@@ -200,6 +211,11 @@ def run(args) -> dict:
         r = ensemble(logits, val.labels, args.fusion)
         _report(r, write_result(args.out or Path(args.weights[0]).parent, 'ensemble', r)); return r
     if c == 'demo': return demo(args.out, args.epochs, args.seed, args.quiet)
+    if c == 'departures':
+        summary = departure_study(args.raw, args.work, args.results, DepartureConfig(epochs=args.epochs, seeds=tuple(args.seeds),
+                                                                                  quiet=args.quiet), args.only)
+        print(summary.to_string(index=False), f"\n-> {Path(args.results)/'summary.csv'}")
+        return dict(summary=summary)
     if c == 'study':
         cfg = StudyConfig(epochs=args.epochs, batch_size=args.batch_size, projector_dim=args.projector_dim, lambd=args.lambd, lr=args.lr,
                           supervised_epochs=args.supervised_epochs, seed=args.seed, quiet=args.quiet)

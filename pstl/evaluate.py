@@ -13,16 +13,16 @@ import torch
 from torch import nn, Tensor
 import torch.nn.functional as F
 
-from .graph import Layout
+from .graph import Layout, NTU25
 from .data import SkeletonSet, atomic_write, label_fraction_indices
 from .augment import augment, to_stream
 from .encoder import STGCN
 from .pretrain import load_checkpoint, save_encoder, error_line, _progress
 
 # %% auto #0
-__all__ = ['load_encoder', 'extract_features', 'raw_features', 'topk_accuracy', 'confusion_matrix', 'per_class_accuracy',
-           'linear_probe', 'knn', 'FinetuneConfig', 'Classifier', 'predict', 'finetune', 'save_classifier',
-           'load_classifier', 'ensemble', 'write_result', 'plot_confusion', 'plot_tsne']
+__all__ = ['from_published', 'load_encoder', 'extract_features', 'raw_features', 'topk_accuracy', 'confusion_matrix',
+           'per_class_accuracy', 'linear_probe', 'knn', 'FinetuneConfig', 'Classifier', 'predict', 'finetune',
+           'save_classifier', 'load_classifier', 'ensemble', 'write_result', 'plot_confusion', 'plot_tsne']
 
 # %% ../nbs/07_evaluate.ipynb #523581b6
 def _read_weights(weights, device) -> tuple:
@@ -30,11 +30,38 @@ def _read_weights(weights, device) -> tuple:
     weights = Path(weights)
     if not weights.exists(): raise FileNotFoundError(f"{weights}: no such weights file")
     blob = load_checkpoint(weights, device)
+    if isinstance(blob, dict) and not ('state_dict' in blob and 'layout' in blob) and any('st_gcn_networks.' in k for k in blob):
+        return _read_published(weights, blob, device)
     try:
         encoder = STGCN(Layout.from_dict(blob['layout']), hidden_channels=blob['hidden_channels'], out_channels=blob['feature_dim'])
         encoder.load_state_dict(blob['state_dict'])
         return blob, encoder.to(device).eval(), blob['stream']
     except Exception as e: raise ValueError(f"{weights}: not an encoder file written by pstl ({error_line(e)})") from None
+
+def from_published(state_dict: dict) -> dict:
+    "The encoder of an authors' (`st_gcn_networks.*`) or AimCLR (`encoder_q.st_gcn_networks.*`) checkpoint, in pstl's names."
+    prefix = next((p for p in ('module.encoder_q.', 'encoder_q.', 'module.', '')
+                   if any(k.startswith(p + 'st_gcn_networks.') for k in state_dict)), None)
+    if prefix is None: raise ValueError("no st_gcn_networks.* weights in it")
+    out = {}
+    for k, v in state_dict.items():
+        if not k.startswith(prefix): continue  # AimCLR's key encoder, its queue
+        k = k[len(prefix):]
+        if k.startswith('st_gcn_networks.'): out['blocks.' + k[len('st_gcn_networks.'):]] = v
+        elif k.split('.')[0] in ('A', 'data_bn', 'edge_importance'): out[k] = v  # not AimCLR's fc head
+    return out
+
+def _read_published(weights, blob, device) -> tuple:
+    "An authors' or AimCLR checkpoint: NTU's 25 joints, widths read off the weights, the joint stream (they do not record it)."
+    try:
+        sd = from_published(blob)
+        if sd['A'].shape[-1] != NTU25.num_joints: raise ValueError(f"{sd['A'].shape[-1]} joints; the authors' graph is NTU's 25")
+        blocks = 1 + max(int(k.split('.')[1]) for k in sd if k.startswith('blocks.'))
+        encoder = STGCN(NTU25, hidden_channels=sd['blocks.0.gcn.conv.weight'].shape[0] // sd['A'].shape[0],
+                        out_channels=sd[f'blocks.{blocks - 1}.tcn.2.weight'].shape[0])
+        encoder.load_state_dict(sd)
+    except Exception as e: raise ValueError(f"{weights}: not an ST-GCN encoder pstl can read ({error_line(e)})") from None
+    return dict(state_dict=sd, method='published'), encoder.to(device).eval(), 'joint'
 
 def load_encoder(weights, device='cpu') -> tuple:
     "An encoder written by `pretrain` (or `finetune`), in eval mode, and the stream it was trained on."

@@ -12,15 +12,16 @@ import numpy as np
 import torch
 
 from .graph import Layout, PART_NAMES
-from .data import SkeletonSet, load_prepared, prepare_nucla, atomic_write
+from .data import SkeletonSet, load_prepared, save_prepared, prepare_nucla, atomic_write, provenance
 from .encoder import STGCN
-from .pretrain import PretrainConfig, pretrain
+from .pretrain import PretrainConfig, pretrain, saved_config, config_differences, read_metrics
 from .evaluate import (load_encoder, extract_features, linear_probe, knn, topk_accuracy, raw_features, finetune,
                            FinetuneConfig, predict)
 
 # %% auto #0
-__all__ = ['PRETRAINED_METHODS', 'STUDY_METHODS', 'missing_joint_sets', 'missing_joint_accuracy',
-           'supervised_missing_joint_accuracy', 'StudyConfig', 'nucla_study', 'plot_missing_joints']
+__all__ = ['PRETRAINED_METHODS', 'STUDY_METHODS', 'DEPARTURES', 'missing_joint_sets', 'missing_joint_accuracy',
+           'supervised_missing_joint_accuracy', 'StudyConfig', 'nucla_study', 'DepartureConfig', 'training_views',
+           'departure_study', 'plot_missing_joints']
 
 # %% ../nbs/08_missing_joints.ipynb #3267ba00
 def missing_joint_sets(
@@ -153,6 +154,7 @@ def nucla_study(
 ) -> 'pd.DataFrame':
     "The whole N-UCLA study, resumable; returns and writes the results table."
     import pandas as pd
+    t0 = time.perf_counter()
     work, results = Path(work), Path(results)
     data_dir = work/'data'
     if not (data_dir/'val_label.pkl').exists(): prepare_nucla(raw, data_dir, quiet=cfg.quiet)
@@ -162,7 +164,8 @@ def nucla_study(
     table = pd.DataFrame(rows)[['method', 'protocol', 'missing', 'top1']]
     results.mkdir(parents=True, exist_ok=True)
     atomic_write(results/'results.csv', lambda f: f.write(table.round(2).to_csv(index=False).encode()))
-    atomic_write(results/'config.json', lambda f: f.write(json.dumps(asdict(cfg), indent=1).encode()))
+    atomic_write(results/'config.json', lambda f: f.write(json.dumps(dict(asdict(cfg), methods=list(methods), provenance=provenance(
+        time.perf_counter() - t0)), indent=1).encode()))  # the wall time of this call; cached methods cost nothing
     plotted = table
     pretrained = [m for m in methods if m in PRETRAINED_METHODS]
     if cfg.standardize and pretrained:  # the authors' probe too, beside the standardised one
@@ -172,6 +175,93 @@ def nucla_study(
     fig = plot_missing_joints(plotted)
     fig.savefig(results/'missing_joints.png', dpi=100)
     return table
+
+# %% ../nbs/08_missing_joints.ipynb #ecb7f54c
+DEPARTURES = {  # name: (stream, the settings that differ from the authors' recipe)
+    'authors': ('joint', {}),
+    'augment=shared': ('joint', dict(augment='shared')),
+    'per_sample_augment': ('joint', dict(per_sample_augment=True)),
+    'drop_last': ('joint', dict(drop_last=True)),
+    'motion': ('motion', {}),  # the authors' recipe on the motion stream
+    'motion+stream_conversion=last': ('motion', dict(stream_conversion='last')),
+}
+
+@dataclass
+class DepartureConfig:
+    "The scaled-down schedule the departures are compared on (N-UCLA's training views: view 1 trains, view 2 tests)."
+    epochs: int = 20
+    warmup_epochs: int = 2
+    batch_size: int = 32
+    lr: float = 1e-3
+    projector_dim: int = 1024
+    lambd: float = 7.2e-3
+    seeds: tuple = (0, 1, 2)
+    quiet: bool = True
+
+def training_views(raw, work) -> Path:
+    "N-UCLA's training views as a data set of their own: view 1 as `train`, view 2 as `val` (view 3 stays unseen)."
+    work = Path(work)
+    out = work/'views12'
+    if (out/'val_label.pkl').exists(): return out
+    if not (work/'all'/'train_label.pkl').exists(): prepare_nucla(raw, work/'all', quiet=True)
+    both = load_prepared(work/'all', 'train', mmap=False)
+    for split, view in (('train', '_v01'), ('val', '_v02')):
+        save_prepared(both.subset(np.array([i for i, n in enumerate(both.names) if n.endswith(view)])), out, split)
+    return out
+
+# %% ../nbs/08_missing_joints.ipynb #2efa2217
+def _departure_config(name, seed, data, run, cfg: DepartureConfig) -> PretrainConfig:
+    stream, changes = DEPARTURES[name]
+    return PretrainConfig(data=str(data), out=str(run), stream=stream, epochs=cfg.epochs, warmup_epochs=cfg.warmup_epochs,
+                          batch_size=cfg.batch_size, lr=cfg.lr, projector_dims=(cfg.projector_dim,) * 3, lambd=cfg.lambd,
+                          seed=seed, quiet=cfg.quiet, **changes)
+
+def _departure_rows(name, seed, data, work, cfg: DepartureConfig) -> list:
+    "Pretrain (or resume) one departure with one seed and probe it on view 2; cached in `rows.json` beside the run."
+    run = Path(work)/name/f'seed{seed}'
+    pc = _departure_config(name, seed, data, run, cfg)
+    cached = run/'rows.json'
+    if cached.exists():
+        if diff := config_differences(saved_config(run), pc, ignore=('quiet', 'device', 'out', 'data')):
+            raise ValueError(f"{run} was made with other settings ({'; '.join(diff)}): use another --work, or remove it")
+        return json.loads(cached.read_text())['rows']
+    t0 = time.perf_counter()
+    if not (run/'encoder.pt').exists(): pretrain(pc, resume=(run/'checkpoint.pt').exists())
+    encoder, stream = load_encoder(run/'encoder.pt')
+    train, val = load_prepared(data, 'train', mmap=False), load_prepared(data, 'val', mmap=False)
+    ftr, fva = extract_features(encoder, train, stream), extract_features(encoder, val, stream)
+    scores = {'linear': linear_probe(ftr, train.labels, fva, val.labels, seed=seed)['top1'],
+              'linear-std': linear_probe(ftr, train.labels, fva, val.labels, standardize=True, seed=seed)['top1'],
+              'knn': knn(ftr, train.labels, fva, val.labels)['top1']}
+    rows = [dict(departure=name, stream=stream, seed=seed, protocol=p, top1=round(v, 2)) for p, v in scores.items()]
+    final_loss = float(read_metrics(run)['loss'].iloc[-1])
+    atomic_write(cached, lambda f: f.write(json.dumps(dict(rows=rows, final_loss=final_loss,
+                                                           provenance=provenance(time.perf_counter() - t0)), indent=1).encode()))
+    return rows
+
+def departure_study(
+    raw,  # the N-UCLA folder (with all_sqe/)
+    work='runs/departures',  # data and runs (large; not committed)
+    results='results/departures',  # results.csv, summary.csv, config.json (small; committed)
+    cfg: DepartureConfig = DepartureConfig(),
+    names=None,  # the departures to run (default: all of DEPARTURES)
+) -> 'pd.DataFrame':  # mean and std over seeds, per departure and protocol
+    "Each departure from the authors' recipe against the recipe itself, on N-UCLA's training views; resumable."
+    import pandas as pd
+    names = list(names or DEPARTURES)
+    if unknown := [n for n in names if n not in DEPARTURES]: raise ValueError(f"unknown departure {unknown[0]!r}: use one of {', '.join(DEPARTURES)}")
+    data = training_views(raw, work)
+    rows = [r for n in names for s in cfg.seeds for r in _departure_rows(n, s, data, work, cfg)]
+    table = pd.DataFrame(rows)
+    summary = (table.groupby(['departure', 'stream', 'protocol'], sort=False).top1.agg(['mean', 'std', 'count']).round(2).reset_index())
+    results = Path(results)
+    atomic_write(results/'results.csv', lambda f: f.write(table.to_csv(index=False).encode()))
+    atomic_write(results/'summary.csv', lambda f: f.write(summary.to_csv(index=False).encode()))
+    parts = {f"{n}/seed{s}": json.loads((Path(work)/n/f'seed{s}'/'rows.json').read_text())['provenance']
+             for n in names for s in cfg.seeds}
+    atomic_write(results/'config.json', lambda f: f.write(json.dumps(dict(settings=asdict(cfg), departures={n: DEPARTURES[n] for n in names},
+                                                                          parts=parts, written=provenance()), indent=1).encode()))
+    return summary
 
 # %% ../nbs/08_missing_joints.ipynb #7779dcb8
 def plot_missing_joints(table) -> 'plt.Figure':

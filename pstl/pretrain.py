@@ -34,7 +34,7 @@ CONVERSION = ('first', 'last')
 
 @dataclass
 class PretrainConfig:
-    "Everything a pretraining run depends on; the defaults are the authors'."
+    "Everything a pretraining run depends on; the defaults are the authors' code (`procedure.py`, `model.py`, `config.py`)."
     data: str = None  # prepared data directory (its train split is used)
     out: str = 'runs/pretrain'  # run directory
     method: str = 'pstl'  # one of METHODS

@@ -97,3 +97,46 @@ def test_study_command_writes_results_and_resumes(shared, tmp_path):
     assert (tmp_path/'results'/'missing_joints.png').exists()
     cached = (tmp_path/'work'/'raw'/'rows.json').stat().st_mtime
     assert pstl(*args).returncode == 0 and (tmp_path/'work'/'raw'/'rows.json').stat().st_mtime == cached  # resumed, not redone
+
+def test_prepare_ntu_equals_aimclr_on_every_sample(shared, tmp_path):
+    "`pstl prepare ntu` against AimCLR's pipeline transcribed in pstl.reference: every sample, both bodies, 1e-4."
+    from pstl.reference import aimclr_read_xyz, aimclr_prepare
+    raw = shared/'ntu_raw_samples'
+    r = pstl('prepare', 'ntu', '--raw', raw, '--out', tmp_path, '--benchmark', 'xsub', '--missing-list',
+             raw/'NTU_RGBD_samples_with_missing_skeletons.txt', '--quiet')
+    assert r.returncode == 0, r.stderr
+    checked = 0
+    for split in ('train', 'val'):
+        got = load_prepared(tmp_path, split)
+        for name, ours in zip(got.names, got.data):
+            theirs = aimclr_prepare(aimclr_read_xyz(read_ntu_skeleton(raw/f'{name}.skeleton')))
+            assert np.abs(ours - theirs).max() < 1e-4, name
+            checked += 1
+    assert checked == len(NTU_FILES)
+
+def test_prepare_pku_equals_aimclr_on_every_action(shared, tmp_path):
+    from pstl.reference import aimclr_pku_action, aimclr_prepare
+    pku = shared/'pku_mmd_samples'
+    r = pstl('prepare', 'pku', '--raw', pku, '--split', pku/'split'/'cross-subject.txt', '--out', tmp_path, '--quiet')
+    assert r.returncode == 0, r.stderr
+    split = read_pku_split(pku/'split'/'cross-subject.txt')
+    prepared = {s: load_prepared(tmp_path, s) for s in ('train', 'val')}
+    checked = 0
+    for video in ('0005-L', '0005-M', '0310-R'):
+        frames = np.loadtxt(pku/'skeleton'/f'{video}.txt')
+        got = prepared[split[video]]
+        for i, (c, start, end, _) in enumerate(read_pku_labels(pku/'label'/f'{video}.txt')):
+            ours = got.data[got.names.index(f'{video}_{i:03d}')]
+            assert np.abs(ours - aimclr_prepare(aimclr_pku_action(frames, start, end))).max() < 1e-4, (video, i)
+            checked += 1
+    assert checked > 20
+
+def test_the_resize_transcription_is_opencvs():
+    "Where OpenCV is installed (it is not a dependency), `_cv2_resize_rows` is checked against `cv2.resize` itself."
+    cv2 = pytest.importorskip('cv2')
+    from pstl.reference import _cv2_resize_rows
+    rng = np.random.default_rng(0)
+    for length in (1, 2, 7, 49, 50, 51, 82, 124, 299, 300):
+        image = rng.normal(size=(length, 25, 3)).astype(np.float32)
+        theirs = cv2.resize(image, (25, 50), interpolation=cv2.INTER_LINEAR)
+        assert np.abs(_cv2_resize_rows(image, 50) - theirs).max() < 1e-5, length
