@@ -24,7 +24,7 @@ def data(tmp_path_factory):
     pstl('synthetic', '--out', d, '--n-train', 32, '--n-val', 16, '--max-persons', 1)
     return d
 
-def weights_of(path): return torch.load(path, weights_only=False)['state_dict']
+def weights_of(path): return torch.load(path, weights_only=True)['state_dict']
 
 def test_every_subcommand(data, tmp_path):
     encoders = []
@@ -57,12 +57,12 @@ def test_sigkill_then_resume_gives_the_uninterrupted_weights(tmp_path):
     ckpt, seen = run/'checkpoint.pt', []
     while proc.poll() is None:
         if ckpt.exists():
-            seen.append(torch.load(ckpt, weights_only=False)['epoch'])  # never half-written: it always loads
+            seen.append(torch.load(ckpt, weights_only=True)['epoch'])  # never half-written: it always loads
             if seen[-1] == 0: time.sleep(0.5); break  # somewhere inside the second epoch
         time.sleep(0.05)
     assert proc.poll() is None, "the run finished before it could be killed"
     os.kill(proc.pid, signal.SIGKILL); proc.wait()
-    assert torch.load(ckpt, weights_only=False)['epoch'] in (0, 1) and not (run/'encoder.pt').exists()
+    assert torch.load(ckpt, weights_only=True)['epoch'] in (0, 1) and not (run/'encoder.pt').exists()
     pstl('pretrain', '--out', run, '--resume', '--quiet')
     a, b = weights_of(tmp_path/'whole'/'encoder.pt'), weights_of(run/'encoder.pt')
     assert all(torch.equal(a[k], b[k]) for k in a)
@@ -84,7 +84,7 @@ def test_nan_loss_stops_with_a_clear_error_and_keeps_the_checkpoint(tmp_path, mo
     assert e.value.code == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and 'non-finite loss' in err and 'epoch 2, step 2' in err
-    assert torch.load(run/'checkpoint.pt', weights_only=False)['epoch'] == 0
+    assert torch.load(run/'checkpoint.pt', weights_only=True)['epoch'] == 0
     assert not (run/'encoder.pt').exists()
 
 @pytest.mark.parametrize('args,message', [

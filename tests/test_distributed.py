@@ -42,7 +42,7 @@ def test_torchrun_pretraining_runs_and_resumes_bit_identically(tmp_path):
     whole = tmp_path/'whole'
     torchrun('-m', 'pstl', 'pretrain', '--data', data, '--out', whole, *ARGS)
     assert [json.loads(l)['epoch'] for l in (whole/'metrics.jsonl').read_text().splitlines()] == [0, 1, 2]  # rank 0 writes
-    ckpt = torch.load(whole/'checkpoint.pt', weights_only=False)
+    ckpt = torch.load(whole/'checkpoint.pt', weights_only=True)
     assert ckpt['world_size'] == 2 and len(ckpt['torch_rng']) == 2
     # the same run killed (launcher and both ranks) after its first checkpoint, then resumed on two processes
     run = tmp_path/'killed'
@@ -58,8 +58,8 @@ def test_torchrun_pretraining_runs_and_resumes_bit_identically(tmp_path):
     proc.wait(); time.sleep(0.5)
     assert not (run/'encoder.pt').exists()
     torchrun('-m', 'pstl', 'pretrain', '--out', run, '--resume', '--quiet')
-    a = torch.load(whole/'encoder.pt', weights_only=False)['state_dict']
-    b = torch.load(run/'encoder.pt', weights_only=False)['state_dict']
+    a = torch.load(whole/'encoder.pt', weights_only=True)['state_dict']
+    b = torch.load(run/'encoder.pt', weights_only=True)['state_dict']
     assert all(torch.equal(a[k], b[k]) for k in a)
     assert [json.loads(l)['epoch'] for l in (run/'metrics.jsonl').read_text().splitlines()] == [0, 1, 2]
 

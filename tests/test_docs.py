@@ -12,3 +12,17 @@ def test_processed_notebooks_convert_to_html():
 def test_readme_is_generated_from_index():
     assert (ROOT/'README.md').read_text() == render_readme(), \
         "README.md is out of date: run `python tests/docs_tools.py readme`"
+
+def test_the_readmes_python_runs():
+    "Every Python block of the README runs as it stands (a reader copies it)."
+    blocks, current, language = [], None, None
+    for line in (ROOT/'README.md').read_text().splitlines():
+        if line.startswith('```'):
+            if current is None: current, language = [], line[3:].strip()
+            else:
+                if language in ('', 'python'): blocks.append('\n'.join(current))
+                current = None
+        elif current is not None: current.append(line)
+    python = [b for b in blocks if 'import ' in b]
+    assert python, "no Python block found in the README"
+    for block in python: exec(compile(block, 'README.md', 'exec'), {})
