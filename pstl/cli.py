@@ -100,9 +100,10 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser('finetune', help='fine-tune encoder + classifier (semi-supervised with --label-fraction)')
     _data_flag(p); p.add_argument('--weights', help='encoder.pt; without it the encoder is trained from scratch')
     p.add_argument('--out', help='where to write results when there are no --weights')
-    p.add_argument('--label-fraction', type=float, default=1.0); p.add_argument('--epochs', type=int, default=100)
+    p.add_argument('--label-fraction', type=float, default=1.0); p.add_argument('--epochs', type=int, default=FinetuneConfig.epochs)
     p.add_argument('--batch-size', type=int, default=128); p.add_argument('--lr', type=float, default=5e-3)
     p.add_argument('--stream', default=None, choices=STREAMS, help="default: the encoder's stream (joint from scratch)")
+    p.add_argument('--augment', action='store_true', help='draw the pretraining augmentations in every batch (the authors fine-tune without)')
     p.add_argument('--seed', type=int, default=0); p.add_argument('--device', default='auto'); p.add_argument('--quiet', action='store_true')
 
     p = sub.add_parser('study', help="the paper's missing-joint study on N-UCLA (resumable)")
@@ -194,7 +195,7 @@ def run(args) -> dict:
         else: raise ValueError("finetune needs --weights, or --out to train from scratch")
         torch.manual_seed(args.seed)
         cfg = FinetuneConfig(epochs=args.epochs, lr=args.lr, batch_size=args.batch_size, label_fraction=args.label_fraction,
-                             seed=args.seed, device=args.device, quiet=args.quiet)
+                             augment=args.augment, seed=args.seed, device=args.device, quiet=args.quiet)
         r = finetune(encoder, train, val, cfg, stream=args.stream or stream)
         name = 'finetune' if args.label_fraction >= 1 else f'semi_{args.label_fraction:g}'
         folder = Path(args.weights).parent if args.weights else Path(args.out)

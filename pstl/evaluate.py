@@ -168,12 +168,12 @@ def knn(
 @dataclass
 class FinetuneConfig:
     "Encoder and classifier trained together (semi-supervised with `label_fraction` < 1)."
-    epochs: int = 100
+    epochs: int = 150  # the authors' ft_epoch
     lr: float = 5e-3
     weight_decay: float = 0.0
     batch_size: int = 128
     label_fraction: float = 1.0  # class-balanced fraction of the training labels
-    augment: bool = True  # the pretraining augmentations, drawn per batch
+    augment: bool = False  # True: the pretraining augmentations, drawn per batch (the authors fine-tune without)
     seed: int = 0
     device: str = 'auto'
     quiet: bool = True

@@ -124,8 +124,9 @@ def _method_rows(method, work, train, val, data_dir, cfg: StudyConfig, sets):
     elif method == 'raw': rows = missing_joint_accuracy(train, val, None, protocols=('linear',), **kw)
     elif method == 'supervised':
         torch.manual_seed(cfg.seed)
+        # the study's supervised baseline trains with the pretraining augmentations (the authors fine-tune without)
         r = finetune(STGCN(train.layout), train, val, FinetuneConfig(epochs=cfg.supervised_epochs, batch_size=cfg.batch_size,
-                                                                     seed=cfg.seed, quiet=cfg.quiet))
+                                                                     augment=True, seed=cfg.seed, quiet=cfg.quiet))
         rows = supervised_missing_joint_accuracy(r['model'], val, sets)
     else: raise ValueError(f"unknown study method {method!r}")
     rows = [dict(method=method, **r) for r in rows]

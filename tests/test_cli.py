@@ -8,7 +8,7 @@ import torch
 
 from pstl import pretrain as pretrain_module
 from pstl.cli import main
-from pstl.data import write_synthetic
+from pstl.data import write_synthetic, load_prepared
 
 TINY = ['--epochs', '3', '--warmup-epochs', '1', '--batch-size', '8', '--projector-dim', '32', '--quiet']
 
@@ -44,6 +44,10 @@ def test_every_subcommand(data, tmp_path):
     assert json.loads((tmp_path/'joint'/'semi_0.1.json').read_text())['labelled'] == 8  # one per class
     pstl('finetune', '--data', data, '--out', tmp_path/'scratch', '--epochs', 1, '--batch-size', 8)
     assert (tmp_path/'scratch'/'finetune.json').exists()
+    from pstl.evaluate import load_classifier, predict
+    model = load_classifier(tmp_path/'scratch'/'finetune.pt')  # the fine-tuned model is kept and reads back
+    assert predict(model, load_prepared(data, 'val')).shape[1] == model.fc.out_features
+    pstl('linear', '--data', data, '--weights', tmp_path/'scratch'/'finetune.pt', '--epochs', 2, '--stream', 'joint')
     pstl('ensemble', '--data', data, '--weights', *encoders)
     fused = json.loads((tmp_path/'joint'/'ensemble.json').read_text())
     assert fused['weights'] == [0.6, 0.6, 0.4] and 0 <= fused['top1'] <= 100
