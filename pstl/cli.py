@@ -93,9 +93,11 @@ def parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=text)
         _data_flag(p); p.add_argument('--weights', required=True, help="encoder.pt (pstl's), or the authors' or AimCLR's published checkpoint")
         p.add_argument('--stream', default=None, choices=STREAMS, help="default: the encoder's (joint for published checkpoints, which do not say)")
-        p.add_argument('--batch-size', type=int, default=128); p.add_argument('--seed', type=int, default=0)
-        if name == 'linear': p.add_argument('--epochs', type=int, default=150); p.add_argument('--lr', type=float, default=0.01)
-        else: p.add_argument('--k', type=int, default=20)
+        if name == 'linear':
+            p.add_argument('--epochs', type=int, default=150); p.add_argument('--lr', type=float, default=0.01)
+            p.add_argument('--batch-size', type=int, default=128); p.add_argument('--seed', type=int, default=0)
+            p.add_argument('--standardize', action='store_true', help="z-score the features first (not in the authors' protocol)")
+        else: p.add_argument('--k', type=int, default=20, help='neighbours that vote')
 
     p = sub.add_parser('finetune', help='fine-tune encoder + classifier (semi-supervised with --label-fraction)')
     _data_flag(p); p.add_argument('--weights', help='encoder.pt; without it the encoder is trained from scratch')
@@ -181,8 +183,10 @@ def run(args) -> dict:
         return dict(out=str(out))
     if c == 'bench': return _bench(args)
     if c == 'linear':
+        if args.epochs < 1: raise ValueError(f"--epochs {args.epochs}: the probe needs at least one epoch")
         ftr, fva, train, val = _features(args.weights, args.data, args.stream)
-        r = linear_probe(ftr, train.labels, fva, val.labels, epochs=args.epochs, lr=args.lr, batch_size=args.batch_size, seed=args.seed)
+        r = linear_probe(ftr, train.labels, fva, val.labels, epochs=args.epochs, lr=args.lr, batch_size=args.batch_size, seed=args.seed,
+                         standardize=args.standardize)
         _report(r, write_result(Path(args.weights).parent, 'linear', r)); return r
     if c == 'knn':
         ftr, fva, train, val = _features(args.weights, args.data, args.stream)

@@ -172,6 +172,9 @@ def load_checkpoint(path, device='cpu') -> dict:
 # %% ../nbs/06_pretrain.ipynb #d8b2ab2b
 def _device(cfg):
     if cfg.device == 'auto': return torch.device('cuda' if torch.cuda.is_available() else 'cpu')
+    if cfg.device != 'cpu' and not cfg.device.split(':')[0] == 'cuda':
+        raise ValueError(f"--device {cfg.device}: use 'auto', 'cpu', 'cuda' or 'cuda:N'")
+    if cfg.device != 'cpu' and not torch.cuda.is_available(): raise ValueError(f"--device {cfg.device}: no CUDA device here")
     return torch.device(cfg.device)
 
 def _write_json(path, obj): atomic_write(path, lambda f: f.write(json.dumps(obj, indent=1).encode()))

@@ -123,3 +123,20 @@ def test_bench_prints_its_summary_last(tmp_path):
     assert log[-1] == r.stdout.strip().splitlines()[-1] and any(l.lstrip().startswith('reference:') for l in log)
     r = pstl('bench', '--device', 'cuda', check=False) if not torch.cuda.is_available() else None
     if r is not None: assert r.returncode == 2 and 'no CUDA device' in r.stderr
+
+@pytest.mark.parametrize('args, message', [
+    (['pretrain', '--out', 'RUN', '--device', 'gpu'], "--device gpu: use 'auto', 'cpu', 'cuda' or 'cuda:N'"),
+    (['linear', '--weights', 'RUN/encoder.pt', '--epochs', '0'], '--epochs 0: the probe needs at least one epoch'),
+    (['pretrain', '--out', 'RUN', '--augment', 'twice'], "invalid choice: 'twice'"),
+])
+def test_bad_flags_are_one_line_errors_and_write_nothing(data, tmp_path, args, message):
+    args = [str(a).replace('RUN', str(tmp_path/'run')) for a in args]
+    r = pstl(*args, '--data', data, check=False)
+    assert r.returncode == 2 and message in r.stderr
+    assert not (tmp_path/'run').exists()
+    if 'usage' not in r.stderr: assert len(r.stderr.strip().splitlines()) == 1
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason='this machine has CUDA')
+def test_cuda_asked_for_without_cuda(data, tmp_path):
+    r = pstl('pretrain', '--data', data, '--out', tmp_path/'run', '--device', 'cuda', *TINY, check=False)
+    assert r.returncode == 2 and r.stderr.strip() == 'pstl pretrain: error: --device cuda: no CUDA device here'
