@@ -26,3 +26,13 @@ def test_the_readmes_python_runs():
     python = [b for b in blocks if 'import ' in b]
     assert python, "no Python block found in the README"
     for block in python: exec(compile(block, 'README.md', 'exec'), {})
+
+def test_the_readmes_links_resolve_in_a_clone():
+    "Every relative link of the README names a file of the repository."
+    import re
+    text = (ROOT/'README.md').read_text()
+    links = re.findall(r'\]\(([^)#\s]+)(?:#[^)]*)?\)', text)
+    local = [l for l in links if not re.match(r'\w+://', l)]
+    assert local, "no relative link found"
+    assert [l for l in local if not (ROOT/l).exists()] == []
+    assert 'pstl-dev.github.io' not in text  # the documentation site is not published
