@@ -50,8 +50,8 @@ def _cpu_name() -> str:
 
 def _git_commit() -> str:
     "The commit of the checkout pstl runs from, '+dirty' when it has uncommitted changes; None outside a git checkout."
-    import subprocess
-    here = Path(__file__).resolve().parent
+    import subprocess, pstl
+    here = Path(pstl.__file__).resolve().parent
     try:
         commit = subprocess.run(['git', 'rev-parse', 'HEAD'], cwd=here, capture_output=True, text=True, timeout=10)
         if commit.returncode: return None
