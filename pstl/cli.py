@@ -14,7 +14,7 @@ from .graph import LAYOUTS
 from .data import (atomic_write, provenance, write_synthetic, load_prepared, SYNTHETIC_CLASSES, prepare_ntu, prepare_pku, prepare_nucla,
                        NTU_BENCHMARKS)
 from .augment import STREAMS
-from .pretrain import PretrainConfig, METHODS, AUGMENT, CONVERSION, pretrain, read_metrics, saved_config
+from .pretrain import PretrainConfig, METHODS, AUGMENT, CONVERSION, pretrain, read_metrics, saved_config, config_differences
 from dataclasses import asdict, fields, replace
 from .encoder import STGCN
 from .evaluate import (load_encoder, save_classifier, extract_features, linear_probe, knn, finetune, FinetuneConfig, ensemble,
@@ -67,6 +67,7 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser('demo', help='synthetic data -> PSTL pretraining -> linear probe and kNN, with figures')
     p.add_argument('--out', default='runs/demo'); p.add_argument('--epochs', type=int, default=8)
     p.add_argument('--seed', type=int, default=0); p.add_argument('--quiet', action='store_true')
+    p.add_argument('--force', action='store_true', help='redo a demo made in --out with other settings')
 
     p = sub.add_parser('synthetic', help='write the synthetic data set in the prepared format')
     p.add_argument('--out', required=True); p.add_argument('--n-train', type=int, default=480)
@@ -120,6 +121,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument('--methods', nargs='+', default=list(STUDY_METHODS), choices=STUDY_METHODS)
     p.add_argument('--seed', type=int, default=StudyConfig.seed, help='pretraining, probe and supervised seed (missing-joint sets stay fixed)')
     p.add_argument('--quiet', action='store_true')
+    p.add_argument('--force', action='store_true', help='redo methods whose cached work in --work was made with other settings')
 
     p = sub.add_parser('departures', help="each departure from the authors' recipe measured on N-UCLA's training views (resumable)")
     p.add_argument('--raw', required=True, help='the N-UCLA folder with all_sqe/')
@@ -215,7 +217,7 @@ def run(args) -> dict:
             if logits[-1].shape[0] != len(val): raise ValueError(f"{f}: {logits[-1].shape[0]} rows for {len(val)} validation sequences")
         r = ensemble(logits, val.labels, args.fusion)
         _report(r, write_result(args.out or Path(args.weights[0]).parent, 'ensemble', r)); return r
-    if c == 'demo': return demo(args.out, args.epochs, args.seed, args.quiet)
+    if c == 'demo': return demo(args.out, args.epochs, args.seed, args.quiet, args.force)
     if c == 'departures':
         summary = departure_study(args.raw, args.work, args.results, DepartureConfig(epochs=args.epochs, seeds=tuple(args.seeds),
                                                                                   quiet=args.quiet), args.only)
@@ -224,7 +226,7 @@ def run(args) -> dict:
     if c == 'study':
         cfg = StudyConfig(epochs=args.epochs, batch_size=args.batch_size, projector_dim=args.projector_dim, lambd=args.lambd, lr=args.lr,
                           supervised_epochs=args.supervised_epochs, seed=args.seed, quiet=args.quiet)
-        table = nucla_study(args.raw, args.work, args.results, cfg, args.methods)
+        table = nucla_study(args.raw, args.work, args.results, cfg, args.methods, args.force)
         print(table[table.missing == '0'].to_string(index=False), f"\n-> {Path(args.results)/'results.csv'}")
         return dict(table=table)
 
@@ -256,17 +258,23 @@ def main(argv=None):
         raise SystemExit(2)
 
 # %% ../nbs/09_cli.ipynb #4b94aa26
-def demo(out='runs/demo', epochs: int = 8, seed: int = 0, quiet: bool = False) -> dict:
+def demo(out='runs/demo', epochs: int = 8, seed: int = 0, quiet: bool = False, force: bool = False) -> dict:
     "The whole pipeline on the synthetic set: data, PSTL pretraining, linear probe and kNN, figures."
     import pandas as pd, matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
     t0, out = time.perf_counter(), Path(out)
     data = out/'data'
-    if not (data/'val_label.pkl').exists(): write_synthetic(data, 480, 240, max_persons=1, seed=seed)
     # a 1024-wide projector needs the authors' lambda scaled by (6144 / 1024)^2, and a lower lr (see 08_missing_joints)
     cfg = PretrainConfig(data=str(data), out=str(out/'pstl'), epochs=epochs, warmup_epochs=1, batch_size=32, lr=1e-3,
                          projector_dims=(1024, 1024, 1024), lambd=7.2e-3, seed=seed, quiet=quiet)
+    if (out/'pstl'/'config.json').exists():  # work already there is reused only when it was made with these settings
+        diff = config_differences(saved_config(out/'pstl'), cfg, ignore=('quiet', 'device', 'out', 'data'))
+        if diff and not force: raise ValueError(f"{out} holds a demo made with other settings ({'; '.join(diff)}): pass --force to redo it, or choose another --out")
+        if diff:
+            import shutil
+            for part in ('data', 'pstl', 'figures'): shutil.rmtree(out/part, ignore_errors=True)
+    if not (data/'val_label.pkl').exists(): write_synthetic(data, 480, 240, max_persons=1, seed=seed)
     resume = (out/'pstl'/'checkpoint.pt').exists()
     if not (out/'pstl'/'encoder.pt').exists(): pretrain(cfg, resume=resume)
     train, val = load_prepared(data, 'train'), load_prepared(data, 'val')

@@ -103,10 +103,24 @@ PRETRAINED_METHODS = ('skeletonbt', 'pstl')  # the self-supervised methods, with
 
 def _rows_path(work, method): return Path(work)/method/'rows.json'
 
-def _method_rows(method, work, train, val, data_dir, cfg: StudyConfig, sets):
-    "Train (or resume) and evaluate one method; its rows are cached in `rows.json`."
+def _check_cached(folder, settings: dict, force: bool) -> bool:
+    "True if `folder` holds work made with `settings`; with `force`, work made otherwise is removed; else a one-line error."
+    folder, record = Path(folder), Path(folder)/'settings.json'
+    if not (folder/'rows.json').exists(): return False
+    saved = json.loads(record.read_text()) if record.exists() else None
+    if saved == settings: return True
+    if not force:
+        what = f"other settings ({'; '.join(f'{k}: {saved.get(k)!r} -> {v!r}' for k, v in settings.items() if saved.get(k) != v)})" \
+            if saved is not None else 'no record of its settings'
+        raise ValueError(f"{folder} holds work made with {what}: pass --force to redo it, or use another --work")
+    import shutil; shutil.rmtree(folder)
+    return False
+
+def _method_rows(method, work, train, val, data_dir, cfg: StudyConfig, sets, force: bool = False):
+    "Train (or resume) and evaluate one method; its rows are cached in `rows.json`, its settings in `settings.json`."
     cached = _rows_path(work, method)
-    if cached.exists(): return json.loads(cached.read_text())
+    settings = json.loads(json.dumps({k: v for k, v in asdict(cfg).items() if k != 'quiet'}))
+    if _check_cached(cached.parent, settings, force): return json.loads(cached.read_text())
     t0 = time.perf_counter()
     kw = dict(sets=sets, standardize=cfg.standardize, seed=cfg.seed)
     if method in PRETRAINED_METHODS:
@@ -130,6 +144,7 @@ def _method_rows(method, work, train, val, data_dir, cfg: StudyConfig, sets):
         rows = supervised_missing_joint_accuracy(r['model'], val, sets)
     else: raise ValueError(f"unknown study method {method!r}")
     rows = [dict(method=method, **r) for r in rows]
+    atomic_write(cached.parent/'settings.json', lambda f: f.write(json.dumps(settings, indent=1).encode()))
     atomic_write(cached, lambda f: f.write(json.dumps(rows, indent=1).encode()))
     print(f"{method}: done in {time.perf_counter() - t0:.0f} s", flush=True)
     return rows
@@ -152,6 +167,7 @@ def nucla_study(
     results='results/nucla',  # where results.csv and the figure go (small; committed)
     cfg: StudyConfig = StudyConfig(),
     methods=STUDY_METHODS,
+    force: bool = False,  # redo a method whose cached work was made with other settings
 ) -> 'pd.DataFrame':
     "The whole N-UCLA study, resumable; returns and writes the results table."
     import pandas as pd
@@ -161,7 +177,7 @@ def nucla_study(
     if not (data_dir/'val_label.pkl').exists(): prepare_nucla(raw, data_dir, quiet=cfg.quiet)
     train, val = load_prepared(data_dir, 'train', mmap=False), load_prepared(data_dir, 'val', mmap=False)
     sets = missing_joint_sets(train.layout, seeds=cfg.seeds)
-    rows = sum((_method_rows(m, work, train, val, data_dir, cfg, sets) for m in methods), [])
+    rows = sum((_method_rows(m, work, train, val, data_dir, cfg, sets, force) for m in methods), [])
     table = pd.DataFrame(rows)[['method', 'protocol', 'missing', 'top1']]
     results.mkdir(parents=True, exist_ok=True)
     atomic_write(results/'results.csv', lambda f: f.write(table.round(2).to_csv(index=False).encode()))

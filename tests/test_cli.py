@@ -140,3 +140,16 @@ def test_bad_flags_are_one_line_errors_and_write_nothing(data, tmp_path, args, m
 def test_cuda_asked_for_without_cuda(data, tmp_path):
     r = pstl('pretrain', '--data', data, '--out', tmp_path/'run', '--device', 'cuda', *TINY, check=False)
     assert r.returncode == 2 and r.stderr.strip() == 'pstl pretrain: error: --device cuda: no CUDA device here'
+
+def test_demo_refuses_work_made_with_other_settings(tmp_path):
+    "An earlier demo in --out (its run's config.json) is reused only with the same settings; nothing of it is lost."
+    from dataclasses import asdict
+    from pstl.pretrain import PretrainConfig
+    out = tmp_path/'demo'
+    earlier = PretrainConfig(data=str(out/'data'), out=str(out/'pstl'), epochs=8, warmup_epochs=1, batch_size=32, lr=1e-3,
+                             projector_dims=(1024,) * 3, lambd=7.2e-3)
+    (out/'pstl').mkdir(parents=True); (out/'pstl'/'config.json').write_text(json.dumps(asdict(earlier)))
+    (out/'results.csv').write_text('earlier results\n')
+    r = pstl('demo', '--out', out, '--epochs', 3, '--seed', 1, '--quiet', check=False)
+    assert r.returncode == 2 and r.stderr.strip().endswith('holds a demo made with other settings (epochs: 8 -> 3; seed: 0 -> 1): pass --force to redo it, or choose another --out')
+    assert (out/'results.csv').read_text() == 'earlier results\n' and not (out/'data').exists()

@@ -140,3 +140,14 @@ def test_the_resize_transcription_is_opencvs():
         image = rng.normal(size=(length, 25, 3)).astype(np.float32)
         theirs = cv2.resize(image, (25, 50), interpolation=cv2.INTER_LINEAR)
         assert np.abs(_cv2_resize_rows(image, 50) - theirs).max() < 1e-5, length
+
+def test_study_reuses_cached_work_only_with_the_same_settings(shared, tmp_path):
+    args = ['study', 'nucla', '--raw', shared/'nucla', '--work', tmp_path/'work', '--results', tmp_path/'results', '--methods', 'raw', '--quiet']
+    assert pstl(*args).returncode == 0
+    r = pstl(*args, '--epochs', 3)
+    assert r.returncode == 2 and r.stderr.strip().endswith(
+        "holds work made with other settings (epochs: 50 -> 3): pass --force to redo it, or use another --work")
+    assert pstl(*args, '--epochs', 3, '--force').returncode == 0
+    assert json.loads((tmp_path/'work'/'raw'/'settings.json').read_text())['epochs'] == 3
+    config = json.loads((tmp_path/'results'/'config.json').read_text())
+    assert config['epochs'] == 3 and {'pstl', 'commit', 'torch', 'cpu', 'threads', 'wall_seconds', 'command'} <= set(config['provenance'])
