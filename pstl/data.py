@@ -324,6 +324,7 @@ def face_front(seq: np.ndarray, left: int, right: int) -> np.ndarray:
     R = np.stack([np.stack([c, z, -s], -1), np.stack([z, o, z], -1), np.stack([s, z, c], -1)], -2)  # (T, M, 3, 3)
     return np.einsum('tmij,tmvj->tmvi', R, seq)
 
+# %% ../nbs/01_data.ipynb #1bc60c75
 def prepare_sequence(
     seq,  # (T, V, 3) for one person or (T, M, V, 3)
     layout: Layout,

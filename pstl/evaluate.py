@@ -38,6 +38,7 @@ def _read_weights(weights, device) -> tuple:
         return blob, encoder.to(device).eval(), blob['stream']
     except Exception as e: raise ValueError(f"{weights}: not an encoder file written by pstl ({error_line(e)})") from None
 
+# %% ../nbs/07_evaluate.ipynb #e1e349b7
 def from_published(state_dict: dict) -> dict:
     "The encoder of an authors' (`st_gcn_networks.*`) or AimCLR (`encoder_q.st_gcn_networks.*`) checkpoint, in pstl's names."
     prefix = next((p for p in ('module.encoder_q.', 'encoder_q.', 'module.', '')
