@@ -51,6 +51,22 @@ def _pretrain_flags(p):
     p.add_argument('--device', default=d.device)
     p.add_argument('--amp', action='store_true', help='mixed precision (CUDA)')
     p.add_argument('--quiet', action='store_true', help='no progress bars')
+    _document(p, d)
+
+def _document(p, d: PretrainConfig):
+    "Each flag's help from `PretrainConfig`'s field comments, with its default, so help and config cannot drift apart."
+    from fastcore.docments import docments
+    docs = {**docments(PretrainConfig, full=False), 'warmup_epochs': 'linear warm-up from 0; must be below --epochs',
+            'epochs': 'pretraining epochs', 'batch_size': 'global batch (split over the processes under torchrun)',
+            'lr': 'Adam learning rate after warm-up', 'mask_joint': 'CSM: entries drawn from the degree multiset',
+            'mask_frame': 'MATM: frames removed by motion, and as many again at random', 'seed': 'data order, draws and weights',
+            'weight_decay': "Adam's weight decay", 'method': 'PSTL or one of its baselines'}
+    for action in p._actions:
+        if action.dest in ('help', 'resume', 'out', 'data'): continue
+        text = action.help or docs.get(action.dest) or ''
+        if action.default is not None and action.default is not False and action.default != argparse.SUPPRESS:
+            text = f"{text} (default: {action.default})".strip()
+        action.help = text
 
 def _config(a) -> PretrainConfig:
     return PretrainConfig(data=a.data, out=a.out, method=a.method, stream=a.stream, epochs=a.epochs,
@@ -86,7 +102,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument('--quiet', action='store_true')
 
     p = sub.add_parser('pretrain', help='self-supervised pretraining (PSTL or a baseline)')
-    _data_flag(p, required=False); p.add_argument('--out', required=True, help='run directory')
+    p.add_argument('--data', help='prepared data directory (required unless --resume)')
+    p.add_argument('--out', required=True, help='run directory')
     p.add_argument('--resume', action='store_true', help='continue the run in --out from its checkpoint')
     _pretrain_flags(p)
 

@@ -153,3 +153,12 @@ def test_demo_refuses_work_made_with_other_settings(tmp_path):
     r = pstl('demo', '--out', out, '--epochs', 3, '--seed', 1, '--quiet', check=False)
     assert r.returncode == 2 and r.stderr.strip().endswith('holds a demo made with other settings (epochs: 8 -> 3; seed: 0 -> 1): pass --force to redo it, or choose another --out')
     assert (out/'results.csv').read_text() == 'earlier results\n' and not (out/'data').exists()
+
+def test_pretrain_help_gives_each_default_from_the_config():
+    from pstl.pretrain import PretrainConfig
+    text = ' '.join(pstl('pretrain', '--help').stdout.split())
+    d = PretrainConfig()
+    for flag, value in (('--epochs', d.epochs), ('--batch-size', d.batch_size), ('--lr', d.lr), ('--mask-joint', d.mask_joint),
+                        ('--mask-frame', d.mask_frame), ('--seed', d.seed), ('--device', d.device), ('--augment', d.augment)):
+        assert f"(default: {value})" in text.split(flag, 2)[-1].split(' --', 1)[0], flag
+    assert 'must be below --epochs' in text and 'required unless --resume' in text
