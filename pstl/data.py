@@ -320,8 +320,7 @@ def face_front(seq: np.ndarray, left: int, right: int) -> np.ndarray:
     v = seq[:, :, right] - seq[:, :, left]  # (T, M, 3)
     theta = np.arccos(v[..., 0] / (np.hypot(v[..., 0], v[..., 2]) + 1e-4))  # the y component is ignored
     theta = np.where(v[..., 2].sum(0) >= 0, -theta, theta)  # one sign per body, from its whole sequence
-    c, s, z, o = np.cos(theta), np.sin(theta), np.zeros_like(theta), np.ones_like(theta)
-    R = np.stack([np.stack([c, z, -s], -1), np.stack([z, o, z], -1), np.stack([s, z, c], -1)], -2)  # (T, M, 3, 3)
+    R = rotation_matrix(1, -np.degrees(theta))  # (T, M, 3, 3): AimCLR's matrix rows [c, 0, -s], [0, 1, 0], [s, 0, c]
     return np.einsum('tmij,tmvj->tmvi', R, seq)
 
 # %% ../nbs/01_data.ipynb #1bc60c75
