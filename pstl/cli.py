@@ -19,11 +19,31 @@ from dataclasses import asdict, fields, replace
 from .encoder import STGCN
 from .evaluate import (load_encoder, save_classifier, extract_features, linear_probe, knn, finetune, FinetuneConfig, ensemble,
                            write_result, raw_features, confusion_matrix, plot_confusion, plot_tsne)
-from .missing_joints import StudyConfig, STUDY_METHODS, nucla_study, DepartureConfig, DEPARTURES, departure_study
+from .missing_joints import DepartureConfig, DEPARTURES, departure_study
+from .study import StudyConfig, PARTS, METHODS as STUDY_METHODS, run_study, targets
 from .bench import BenchConfig, QUICK, bench
 
 # %% auto #0
-__all__ = ['parser', 'run', 'main', 'demo']
+__all__ = ['config_flags', 'config_from', 'parser', 'run', 'main', 'demo']
+
+# %% ../nbs/09_cli.ipynb #aee8b901
+def config_flags(p: argparse.ArgumentParser, cls, skip=()):
+    "A flag for each field of the dataclass `cls` (but `skip`): its type, default and help from the field and its comment."
+    from fastcore.docments import docments
+    docs = docments(cls, full=False)
+    for f in fields(cls):
+        if f.name in skip: continue
+        flag, default, text = '--' + f.name.replace('_', '-'), f.default, docs.get(f.name) or ''
+        if isinstance(default, bool): p.add_argument(flag, action=argparse.BooleanOptionalAction, default=default, help=text)
+        elif isinstance(default, tuple):
+            p.add_argument(flag, nargs='+', type=type(default[0]) if default else str, default=default,
+                           help=f"{text} (default: {' '.join(map(str, default))})".strip())
+        else: p.add_argument(flag, type=type(default), default=default, help=f"{text} (default: {default})".strip())
+
+def config_from(args: argparse.Namespace, cls):
+    "The dataclass `cls` from the flags `config_flags` made (lists of values as tuples)."
+    given = {f.name: getattr(args, f.name) for f in fields(cls) if hasattr(args, f.name)}
+    return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in given.items()})
 
 # %% ../nbs/09_cli.ipynb #9fea5017
 def _data_flag(p, required=True): p.add_argument('--data', required=required, help='prepared data directory')
@@ -120,34 +140,29 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser('finetune', help='fine-tune encoder + classifier (semi-supervised with --label-fraction)')
     _data_flag(p); p.add_argument('--weights', help='encoder.pt; without it the encoder is trained from scratch')
     p.add_argument('--out', help='where to write results when there are no --weights')
-    p.add_argument('--label-fraction', type=float, default=1.0); p.add_argument('--epochs', type=int, default=FinetuneConfig.epochs)
-    p.add_argument('--batch-size', type=int, default=128); p.add_argument('--lr', type=float, default=5e-3)
     p.add_argument('--stream', default=None, choices=STREAMS, help="default: the encoder's stream (joint from scratch)")
-    p.add_argument('--augment', action='store_true', help='draw the pretraining augmentations in every batch (the authors fine-tune without)')
-    p.add_argument('--seed', type=int, default=0); p.add_argument('--device', default='auto'); p.add_argument('--quiet', action='store_true')
+    config_flags(p, FinetuneConfig, skip=('device', 'quiet'))
+    p.add_argument('--device', default='auto'); p.add_argument('--quiet', action='store_true')
 
-    p = sub.add_parser('study', help="the paper's missing-joint study on N-UCLA (resumable)")
-    p.add_argument('dataset', choices=['nucla'])
-    p.add_argument('--raw', required=True, help='the N-UCLA folder with all_sqe/')
-    p.add_argument('--work', default='runs/nucla', help='prepared data and runs (large)')
-    p.add_argument('--results', default='results/nucla', help='results.csv and the figure (small)')
-    p.add_argument('--epochs', type=int, default=StudyConfig.epochs); p.add_argument('--batch-size', type=int, default=StudyConfig.batch_size)
-    p.add_argument('--projector-dim', type=int, default=StudyConfig.projector_dim)
-    p.add_argument('--lambd', type=float, default=StudyConfig.lambd); p.add_argument('--lr', type=float, default=StudyConfig.lr)
-    p.add_argument('--supervised-epochs', type=int, default=StudyConfig.supervised_epochs)
-    p.add_argument('--methods', nargs='+', default=list(STUDY_METHODS), choices=STUDY_METHODS)
-    p.add_argument('--seed', type=int, default=StudyConfig.seed, help='pretraining, probe and supervised seed (missing-joint sets stay fixed)')
-    p.add_argument('--quiet', action='store_true')
-    p.add_argument('--force', action='store_true', help='redo methods whose cached work in --work was made with other settings')
+    p = sub.add_parser('study', help="seeds, labels, fine-tuning and missing joints, on N-UCLA or any prepared data (resumable, in pieces)")
+    p.add_argument('dataset', choices=['nucla', 'prepared'], help='nucla: prepare N-UCLA from --raw; prepared: a prepared data set, --data')
+    p.add_argument('--raw', help='nucla: the N-UCLA folder with all_sqe/')
+    p.add_argument('--data', help='prepared: the prepared data directory')
+    p.add_argument('--work', default='runs/study', help='prepared data, pretraining runs and kept pieces (large)')
+    p.add_argument('--results', default='results/study', help='results.csv, summary.csv, config.json and the figures (small)')
+    p.add_argument('--parts', nargs='+', default=list(PARTS), choices=PARTS, help='the parts to compute now (default: all)')
+    p.add_argument('--seeds', nargs='+', type=int, default=[0, 1, 2], help='the seeds to compute now (default: 0 1 2)')
+    p.add_argument('--methods', nargs='+', default=list(STUDY_METHODS), choices=STUDY_METHODS, help='the methods to compute now (default: all)')
+    p.add_argument('--quiet', action='store_true', help='no progress bars')
+    p.add_argument('--force', action='store_true', help='recompute pieces kept in --work with other settings')
+    config_flags(p, StudyConfig)
 
     p = sub.add_parser('departures', help="each departure from the authors' recipe measured on N-UCLA's training views (resumable)")
     p.add_argument('--raw', required=True, help='the N-UCLA folder with all_sqe/')
     p.add_argument('--work', default='runs/departures', help='data and runs (large)')
     p.add_argument('--results', default='results/departures', help='results.csv, summary.csv, config.json (small)')
-    p.add_argument('--epochs', type=int, default=DepartureConfig.epochs)
-    p.add_argument('--seeds', type=int, nargs='+', default=list(DepartureConfig.seeds))
     p.add_argument('--only', nargs='+', choices=list(DEPARTURES), help='run these departures only (default: all)')
-    p.add_argument('--quiet', action='store_true')
+    config_flags(p, DepartureConfig)
 
     p = sub.add_parser('ensemble', help='fuse the linear-probe logits of joint, motion and bone encoders')
     _data_flag(p); p.add_argument('--weights', nargs='+', required=True, help='encoder.pt files evaluated by `pstl linear`')
@@ -217,8 +232,7 @@ def run(args) -> dict:
         elif args.out: encoder, stream = STGCN(train.layout), 'joint'
         else: raise ValueError("finetune needs --weights, or --out to train from scratch")
         torch.manual_seed(args.seed)
-        cfg = FinetuneConfig(epochs=args.epochs, lr=args.lr, batch_size=args.batch_size, label_fraction=args.label_fraction,
-                             augment=args.augment, seed=args.seed, device=args.device, quiet=args.quiet)
+        cfg = config_from(args, FinetuneConfig)
         r = finetune(encoder, train, val, cfg, stream=args.stream or stream)
         name = 'finetune' if args.label_fraction >= 1 else f'semi_{args.label_fraction:g}'
         folder = Path(args.weights).parent if args.weights else Path(args.out)
@@ -236,15 +250,18 @@ def run(args) -> dict:
         _report(r, write_result(args.out or Path(args.weights[0]).parent, 'ensemble', r)); return r
     if c == 'demo': return demo(args.out, args.epochs, args.seed, args.quiet, args.force)
     if c == 'departures':
-        summary = departure_study(args.raw, args.work, args.results, DepartureConfig(epochs=args.epochs, seeds=tuple(args.seeds),
-                                                                                  quiet=args.quiet), args.only)
+        summary = departure_study(args.raw, args.work, args.results, config_from(args, DepartureConfig), args.only)
         print(summary.to_string(index=False), f"\n-> {Path(args.results)/'summary.csv'}")
         return dict(summary=summary)
     if c == 'study':
-        cfg = StudyConfig(epochs=args.epochs, batch_size=args.batch_size, projector_dim=args.projector_dim, lambd=args.lambd, lr=args.lr,
-                          supervised_epochs=args.supervised_epochs, seed=args.seed, quiet=args.quiet)
-        table = nucla_study(args.raw, args.work, args.results, cfg, args.methods, args.force)
-        print(table[table.missing == '0'].to_string(index=False), f"\n-> {Path(args.results)/'results.csv'}")
+        if args.dataset == 'nucla':
+            if not args.raw: raise ValueError("study nucla needs --raw, the N-UCLA folder with all_sqe/")
+            data = Path(args.work)/'data'
+            if not (data/'val_label.pkl').exists(): prepare_nucla(args.raw, data, quiet=args.quiet)
+        elif not (data := args.data): raise ValueError("study prepared needs --data, a prepared data directory")
+        table = run_study(data, args.work, args.results, config_from(args, StudyConfig), args.parts, tuple(args.seeds), args.methods,
+                          args.force, args.quiet)
+        print(targets(table).to_string(index=False), f"\n-> {Path(args.results)/'results.csv'}")
         return dict(table=table)
 
 def _bench(args) -> dict:

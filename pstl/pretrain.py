@@ -60,8 +60,9 @@ class PretrainConfig:
     device: str = 'auto'  # 'auto' (CUDA when present), 'cpu' or 'cuda'
     amp: bool = False  # mixed precision on CUDA
     quiet: bool = False  # no progress bar
+    snapshot_epochs: tuple = ()  # also write encoder_epoch{N}.pt after each of these epochs (to probe a long run part-way)
 
-    def __post_init__(self): self.projector_dims = tuple(self.projector_dims)
+    def __post_init__(self): self.projector_dims, self.snapshot_epochs = tuple(self.projector_dims), tuple(self.snapshot_epochs)
 
 def check_config(cfg: PretrainConfig, train: SkeletonSet, world_size: int = 1):
     "Raise a one-line `ValueError` for settings that cannot work with this data (on `world_size` processes)."
@@ -311,6 +312,7 @@ def pretrain(cfg: PretrainConfig, resume: bool = False) -> Path:
                         world_size=world,
                         scheduler=dict(epoch=epoch, next_lr=learning_rate(epoch + 1, cfg) if epoch + 1 < cfg.epochs else 0.0))
             atomic_write(ckpt_path, lambda f: torch.save(ckpt, f))
+            if epoch + 1 in cfg.snapshot_epochs: save_encoder(out/f'encoder_epoch{epoch + 1}.pt', net.encoder, cfg.stream, cfg.method)
         if world > 1: dist.barrier()  # no rank runs ahead of the checkpoint it may resume from
     if lead: save_encoder(out/'encoder.pt', net.encoder, cfg.stream, cfg.method)
     if world > 1: dist.barrier()

@@ -87,16 +87,20 @@ def test_bad_files_name_the_file_and_line_and_write_nothing(tmp_path):
     assert load_prepared(tmp_path/'out', 'train').names == ['S001C001P002R001A002']  # performer 2 trains
 
 def test_study_command_writes_results_and_resumes(shared, tmp_path):
-    args = ['study', 'nucla', '--raw', shared/'nucla', '--work', tmp_path/'work', '--results', tmp_path/'results', '--methods', 'raw', '--quiet']
+    "The raw-coordinate probes of the N-UCLA study (no pretraining, so it is quick): the table, the kept piece, the resume."
+    args = ['study', 'nucla', '--raw', shared/'nucla', '--work', tmp_path/'work', '--results', tmp_path/'results', '--parts', 'probes',
+            '--methods', 'raw', '--seeds', '0', '--quiet']
     r = pstl(*args)
     assert r.returncode == 0, r.stderr
     import pandas as pd
     table = pd.read_csv(tmp_path/'results'/'results.csv', dtype={'missing': str})
-    assert list(table.columns) == ['method', 'protocol', 'missing', 'top1']
+    assert list(table.columns) == ['method', 'protocol', 'stream', 'seed', 'label_fraction', 'missing', 'epochs', 'top1']
     assert set(table.missing) == {'0', '2', '4', '6', '8', '10', 'left_arm', 'right_arm', 'left_leg', 'right_leg', 'trunk'}
-    assert (tmp_path/'results'/'missing_joints.png').exists()
-    cached = (tmp_path/'work'/'raw'/'rows.json').stat().st_mtime
-    assert pstl(*args).returncode == 0 and (tmp_path/'work'/'raw'/'rows.json').stat().st_mtime == cached  # resumed, not redone
+    assert set(table.label_fraction) == {1.0, 0.3, 0.1} and set(table.protocol) == {'linear', 'linear-std'}
+    assert 'PSTL above SkeletonBT' in r.stdout and 'not measured' in r.stdout  # the targets, with what is not measured yet
+    piece = tmp_path/'work'/'rows'/'probes'/'raw-seed0.json'
+    kept = piece.stat().st_mtime
+    assert pstl(*args).returncode == 0 and piece.stat().st_mtime == kept  # resumed, not redone
 
 def test_prepare_ntu_equals_aimclr_on_every_sample(shared, tmp_path):
     "`pstl prepare ntu` against AimCLR's pipeline transcribed in pstl.reference: every sample, both bodies, 1e-4."
@@ -141,13 +145,19 @@ def test_the_resize_transcription_is_opencvs():
         theirs = cv2.resize(image, (25, 50), interpolation=cv2.INTER_LINEAR)
         assert np.abs(_cv2_resize_rows(image, 50) - theirs).max() < 1e-5, length
 
-def test_study_reuses_cached_work_only_with_the_same_settings(shared, tmp_path):
-    args = ['study', 'nucla', '--raw', shared/'nucla', '--work', tmp_path/'work', '--results', tmp_path/'results', '--methods', 'raw', '--quiet']
+def test_study_reuses_kept_work_only_with_the_same_settings(shared, tmp_path):
+    args = ['study', 'nucla', '--raw', shared/'nucla', '--work', tmp_path/'work', '--results', tmp_path/'results', '--parts', 'probes',
+            '--methods', 'raw', '--seeds', '0', '--label-fractions', '1.0', '--quiet']
     assert pstl(*args).returncode == 0
-    r = pstl(*args, '--epochs', 3)
+    before = (tmp_path/'results'/'results.csv').read_text()
+    r = pstl(*args, '--probe-epochs', 3)
     assert r.returncode == 2 and r.stderr.strip().endswith(
-        "holds work made with other settings (epochs: 50 -> 3): pass --force to redo it, or use another --work")
-    assert pstl(*args, '--epochs', 3, '--force').returncode == 0
-    assert json.loads((tmp_path/'work'/'raw'/'settings.json').read_text())['epochs'] == 3
+        "raw-seed0.json was made with other settings (probe_epochs: 150 -> 3): pass --force to redo it, or use another --work")
+    assert (tmp_path/'results'/'results.csv').read_text() == before  # nothing written
+    assert pstl(*args, '--probe-epochs', 3, '--force').returncode == 0
+    piece = json.loads((tmp_path/'work'/'rows'/'probes'/'raw-seed0.json').read_text())
+    assert piece['settings']['probe_epochs'] == 3
     config = json.loads((tmp_path/'results'/'config.json').read_text())
-    assert config['epochs'] == 3 and {'pstl', 'commit', 'torch', 'cpu', 'threads', 'wall_seconds', 'command'} <= set(config['provenance'])
+    assert config['settings']['probe_epochs'] == 3
+    assert {'pstl', 'commit', 'torch', 'cpu', 'threads', 'wall_seconds', 'command'} <= set(config['pieces']['probes/raw-seed0'])
+    assert pstl('study', 'prepared', '--work', tmp_path/'w2').returncode == 2
