@@ -13,13 +13,65 @@ def processed_notebooks(force=True):
     finally: os.chdir(cwd)
     return sorted(Path(cache).glob('*.ipynb'))
 
+def _notebook_of(page: str):
+    "The notebook whose module nbdev's doc links name (`.../pstl/bench.html` -> `10_bench`), or None."
+    found = sorted((ROOT/'nbs').glob(f'*_{page}.ipynb'))
+    return found[0].stem if found else None
+
+DOC_LINK = r'https://pstl-dev\.github\.io/pstl/(\w+)\.html(?:#[\w.-]+)?'  # nbdev's links to the (unpublished) site
+
 def _local_links(text):
-    "Links into the (not yet published) documentation site point at the notebooks instead, so they resolve in a clone."
+    "Links between notebooks, and nbdev's links to the unpublished site, point into `nbs/`, so they resolve in a clone."
     import re
-    def local(m):
-        found = sorted((ROOT/'nbs').glob(f'*_{m.group(1)}.ipynb'))
-        return f"nbs/{found[0].name}" if found else m.group(0)
-    return re.sub(r'https://pstl-dev\.github\.io/pstl/(\w+)\.html(?:#[\w-]+)?', local, text)
+    text = re.sub(DOC_LINK, lambda m: f"nbs/{nb}.ipynb" if (nb := _notebook_of(m.group(1))) else m.group(0), text)
+    return re.sub(r'\]\((\d\d_\w+\.ipynb|index\.ipynb)([#)])', r'](nbs/\1\2', text)
+
+SITE_CSS = """body{margin:0;font:15px/1.5 system-ui,sans-serif;color:#222;display:flex}
+nav{position:sticky;top:0;height:100vh;overflow:auto;min-width:15em;padding:1em;background:#f6f6f6;border-right:1px solid #ddd}
+nav a{display:block;padding:.15em 0;color:#1a5fb4;text-decoration:none}nav a.here{font-weight:bold;color:#222}
+main{padding:1em 2em;max-width:62em;overflow-x:auto}pre{background:#f8f8f8;padding:.6em;overflow-x:auto}
+img{max-width:100%}table{border-collapse:collapse}td,th{border:1px solid #ddd;padding:.2em .5em}"""
+
+def _title(nb) -> str:
+    "A processed notebook's title: its front matter's, or its first heading's."
+    import re
+    text = nb.read_text()
+    m = re.search(r'title: (.+?)\\n', text) or re.search(r'"# (.+?)\\n', text)
+    return m.group(1).strip('"') if m else nb.stem
+
+def _site_links(html_text: str, out: Path) -> str:
+    "In a rendered page: links between notebooks go to their pages; files of the repository it links to are copied beside it."
+    import re, shutil
+    html_text = re.sub(r'href="(\d\d_\w+|index)\.ipynb', r'href="\1.html', html_text)
+    html_text = re.sub(DOC_LINK, lambda m: f"{nb}.html" if (nb := _notebook_of(m.group(1))) else m.group(0), html_text)
+    for target in re.findall(r'href="(?![a-z]+:|#)([^"#]+)"', html_text):
+        if not target.endswith('.html') and (ROOT/target).is_file(): (out/target).parent.mkdir(parents=True, exist_ok=True); shutil.copy(ROOT/target, out/target)
+    return html_text
+
+def render_site(out=None) -> Path:
+    "Every notebook as an HTML page with a navigation bar and its figures embedded, in `_docs/` (for machines without Quarto)."
+    import html
+    from nbconvert import HTMLExporter
+    out = Path(out or ROOT/'_docs'); out.mkdir(parents=True, exist_ok=True)
+    nbs = processed_notebooks()
+    nbs = [p for p in nbs if p.name == 'index.ipynb'] + [p for p in nbs if p.name != 'index.ipynb']
+    titles = {p.stem: _title(p) for p in nbs}
+    for nb in nbs:
+        nav = ''.join(f'<a href="{s}.html"{" class=here" if s == nb.stem else ""}>{html.escape(t if s == "index" else f"{s[:2]} {t}")}</a>'
+                      for s, t in titles.items())
+        body, _ = HTMLExporter(template_name='basic').from_filename(str(nb))  # images are embedded as data: URIs
+        page = (f'<!doctype html><html><head><meta charset="utf-8"><title>{html.escape(titles[nb.stem])}</title>'
+                f'<style>{SITE_CSS}</style></head><body><nav>{nav}</nav><main>{_site_links(body, out)}</main></body></html>')
+        (out/f'{nb.stem}.html').write_text(page)
+    return out/'index.html'
+
+def build_docs(out=None) -> Path:
+    "The rendered documentation: `nbdev_docs` (Quarto) where Quarto is installed, `render_site` where it is not."
+    import shutil, subprocess
+    if shutil.which('quarto') and out is None:
+        subprocess.run(['nbdev_docs'], cwd=ROOT, check=True)
+        return ROOT/'_docs'/'index.html'
+    return render_site(out)
 
 def render_readme():
     "README.md's text: the processed `index.ipynb` as Markdown."
@@ -56,8 +108,9 @@ def execute_notebooks(names=(), slow=False):
         print('executed', path.name)
 
 if __name__ == '__main__':
-    usage = 'usage: python tests/docs_tools.py readme | execute [--slow] [NOTEBOOK_STEM ...]'
-    if sys.argv[1:2] == ['readme']:
+    usage = 'usage: python tests/docs_tools.py readme | docs | execute [--slow] [NOTEBOOK_STEM ...]'
+    if sys.argv[1:2] == ['docs']: print('documentation:', build_docs())
+    elif sys.argv[1:2] == ['readme']:
         (ROOT/'README.md').write_text(render_readme())
         print('wrote', ROOT/'README.md')
     elif sys.argv[1:2] == ['execute']:

@@ -1,6 +1,6 @@
 "The documentation builds: every processed notebook converts to HTML, and the README matches index.ipynb."
 from nbconvert import HTMLExporter
-from docs_tools import ROOT, processed_notebooks, render_readme
+from docs_tools import ROOT, processed_notebooks, render_readme, render_site
 
 def test_processed_notebooks_convert_to_html():
     nbs = processed_notebooks()
@@ -36,3 +36,31 @@ def test_the_readmes_links_resolve_in_a_clone():
     assert local, "no relative link found"
     assert [l for l in local if not (ROOT/l).exists()] == []
     assert 'pstl-dev.github.io' not in text  # the documentation site is not published
+
+def test_the_rendered_site_is_browsable(tmp_path):
+    "Without Quarto: an index with navigation to every notebook's page, every internal link and image resolving."
+    import re
+    from html.parser import HTMLParser
+    index = render_site(tmp_path/'site')
+    pages = sorted(p.name for p in (tmp_path/'site').glob('*.html'))
+    assert len(pages) == len(list((ROOT/'nbs').glob('*.ipynb'))) and 'index.html' in pages
+    class Links(HTMLParser):
+        def __init__(self): super().__init__(); self.links, self.images, self.ids = [], [], set()
+        def handle_starttag(self, tag, attrs):
+            a = dict(attrs)
+            if 'id' in a: self.ids.add(a['id'])
+            if tag == 'a' and a.get('href'): self.links.append(a['href'])
+            if tag == 'img' and a.get('src'): self.images.append(a['src'])
+    parsed = {}
+    for name in pages: parsed[name] = Links(); parsed[name].feed((tmp_path/'site'/name).read_text())
+    nav = [l for l in parsed['index.html'].links if l.endswith('.html')]
+    assert set(pages) <= set(nav), "the navigation names every page"
+    for name, p in parsed.items():
+        for link in p.links:
+            assert 'pstl-dev.github.io' not in link, (name, link)  # the documentation site is not published
+            if re.match(r'[a-z]+:', link): continue  # the web, not the site
+            target, _, anchor = link.partition('#')
+            assert not target or (tmp_path/'site'/target).exists(), (name, link)
+            if anchor and target.endswith('.html'): assert anchor in parsed[target].ids, (name, link)
+        assert all(src.startswith('data:image/') for src in p.images), (name, [s[:40] for s in p.images if not s.startswith('data:')])
+    assert sum(len(p.images) for p in parsed.values()) > 5  # the figures are in the pages
