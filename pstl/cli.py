@@ -193,7 +193,7 @@ def _report(result, path):
 
 def run(args) -> dict:
     "Carry out one parsed command; returns its result."
-    c = args.command
+    c, t0 = args.command, time.perf_counter()
     if c == 'synthetic':
         out = write_synthetic(args.out, args.n_train, args.n_val, LAYOUTS[args.layout], args.classes, args.persons, args.max_persons, seed=args.seed)
         print(f"wrote synthetic data to {out}"); return dict(out=str(out))
@@ -221,11 +221,11 @@ def run(args) -> dict:
         ftr, fva, train, val = _features(args.weights, args.data, args.stream)
         r = linear_probe(ftr, train.labels, fva, val.labels, epochs=args.epochs, lr=args.lr, batch_size=args.batch_size, seed=args.seed,
                          standardize=args.standardize)
-        _report(r, write_result(Path(args.weights).parent, 'linear', r)); return r
+        _report(r, write_result(Path(args.weights).parent, 'linear', r, time.perf_counter() - t0)); return r
     if c == 'knn':
         ftr, fva, train, val = _features(args.weights, args.data, args.stream)
         r = knn(ftr, train.labels, fva, val.labels, k=args.k)
-        _report(r, write_result(Path(args.weights).parent, 'knn', r)); return r
+        _report(r, write_result(Path(args.weights).parent, 'knn', r, time.perf_counter() - t0)); return r
     if c == 'finetune':
         train, val = load_prepared(args.data, 'train'), load_prepared(args.data, 'val')
         if args.weights: encoder, stream = load_encoder(args.weights)
@@ -237,7 +237,7 @@ def run(args) -> dict:
         name = 'finetune' if args.label_fraction >= 1 else f'semi_{args.label_fraction:g}'
         folder = Path(args.weights).parent if args.weights else Path(args.out)
         save_classifier(folder/f'{name}.pt', r['model'])  # the fine-tuned model, for load_encoder and load_classifier
-        _report(r, write_result(folder, name, r)); return r
+        _report(r, write_result(folder, name, r, time.perf_counter() - t0)); return r
     if c == 'ensemble':
         val = load_prepared(args.data, 'val')
         logits = []
@@ -247,7 +247,7 @@ def run(args) -> dict:
             logits.append(np.load(f))
             if logits[-1].shape[0] != len(val): raise ValueError(f"{f}: {logits[-1].shape[0]} rows for {len(val)} validation sequences")
         r = ensemble(logits, val.labels, args.fusion)
-        _report(r, write_result(args.out or Path(args.weights[0]).parent, 'ensemble', r)); return r
+        _report(r, write_result(args.out or Path(args.weights[0]).parent, 'ensemble', r, time.perf_counter() - t0)); return r
     if c == 'demo': return demo(args.out, args.epochs, args.seed, args.quiet, args.force)
     if c == 'departures':
         summary = departure_study(args.raw, args.work, args.results, config_from(args, DepartureConfig), args.only)

@@ -14,7 +14,7 @@ from torch import nn, Tensor
 import torch.nn.functional as F
 
 from .graph import Layout, NTU25
-from .data import SkeletonSet, atomic_write, label_fraction_indices
+from .data import SkeletonSet, atomic_write, label_fraction_indices, provenance
 from .augment import augment, to_stream
 from .encoder import STGCN
 from .pretrain import load_checkpoint, save_encoder, error_line, _progress
@@ -265,10 +265,12 @@ def write_result(
     folder,  # the folder of the weights that were evaluated
     name: str,  # 'linear', 'knn', 'finetune', ...
     result: dict,
+    seconds: float = None,  # the wall time of what made it
 ) -> Path:
-    "Write `result` (without arrays and models) as `<name>.json` in `folder`; its logits as `<name>_logits.npy`."
+    "Write `result` (without arrays and models) and its provenance as `<name>.json` in `folder`; its logits as `<name>_logits.npy`."
     folder = Path(folder)
     small = {k: v for k, v in result.items() if not isinstance(v, (np.ndarray, nn.Module, Tensor))}
+    small['provenance'] = provenance(seconds)  # pstl and torch versions, commit, CPU/GPU, threads, command line, time
     for key in ('logits', 'scores'):
         if key in result: atomic_write(folder/f'{name}_logits.npy', lambda f: np.save(f, np.asarray(result[key])))
     return atomic_write(folder/f'{name}.json', lambda f: f.write(json.dumps(small, indent=1).encode()))

@@ -38,6 +38,7 @@ def test_every_subcommand(data, tmp_path):
         encoders.append(run/'encoder.pt')
     result = json.loads((tmp_path/'joint'/'linear.json').read_text())
     assert 0 <= result['top1'] <= 100 and result['best_top1'] >= result['top1'] and len(result['history']) == 5
+    assert {'pstl', 'commit', 'torch', 'cpu', 'threads', 'command', 'wall_seconds'} <= set(result['provenance'])  # what made it
     pstl('knn', '--data', data, '--weights', encoders[0], '--k', 5)
     assert json.loads((tmp_path/'joint'/'knn.json').read_text())['k'] == 5
     pstl('finetune', '--data', data, '--weights', encoders[0], '--label-fraction', 0.1, '--epochs', 1, '--batch-size', 8)
