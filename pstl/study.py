@@ -154,7 +154,7 @@ class Piece:
     "One resumable piece of the study."
     part: str
     method: str
-    name: str  # file name under work/rows/part/
+    name: str  # file name under results/pieces/part/
     seed: int
     settings: dict  # everything its rows depend on
     compute: callable  # -> rows
@@ -252,8 +252,8 @@ def study_pieces(
 # %% ../nbs/12_study.ipynb #f5f66a76
 def run_study(
     data,  # a prepared data directory (train and val splits)
-    work='runs/study',  # pretraining runs and kept pieces (large; not committed)
-    results='results/study',  # results.csv, summary.csv, config.json and the figures (small; committed)
+    work='runs/study',  # the pretraining runs (large; not committed)
+    results='results/study',  # the pieces' records, results.csv, summary.csv, config.json and the figures (small; committed)
     cfg: StudyConfig = StudyConfig(),
     parts=PARTS,  # which parts to compute now
     seeds=(0, 1, 2),  # which seeds to compute now
@@ -272,7 +272,7 @@ def run_study(
         work.mkdir(parents=True, exist_ok=True); (work/'data').unlink(missing_ok=True); (work/'data').symlink_to(Path(data).resolve())
     train, val = load_prepared(work/'data', 'train', mmap=False), load_prepared(work/'data', 'val', mmap=False)
     for piece in study_pieces(cfg, work, train, val, seeds, quiet, force):
-        path = work/'rows'/piece.part/f'{piece.name}.json'
+        path = results/'pieces'/piece.part/f'{piece.name}.json'
         if piece.part in parts and piece.method in methods and cached(path, piece.settings, force=force) is None:
             for pc in piece.needs:  # pretraining first, so that a piece's wall time is its evaluation alone
                 if not (Path(pc.out)/'encoder.pt').exists():
@@ -284,21 +284,22 @@ def run_study(
 
 # %% ../nbs/12_study.ipynb #20bf8be3
 def write_results(cfg: StudyConfig, work, results, train: SkeletonSet, val: SkeletonSet, force: bool = False) -> 'pd.DataFrame':
-    "The table of every piece kept in `work` for `cfg` (all seeds), its summary, config.json and the figures."
+    "The table of every piece kept in `results/pieces` for `cfg` (all seeds), its summary, config.json and the figures."
     import pandas as pd, matplotlib.pyplot as plt
     work, results = Path(work), Path(results)
     rows, parts = [], {}
-    seeds = sorted({int(p.stem.rsplit('-seed', 1)[1]) for p in work.glob('rows/*/*-seed*.json')} | {0})
+    seeds = sorted({int(p.stem.rsplit('-seed', 1)[1]) for p in results.glob('pieces/*/*-seed*.json')} | {0})
     for piece in study_pieces(cfg, work, train, val, seeds):
-        path = work/'rows'/piece.part/f'{piece.name}.json'
+        path = results/'pieces'/piece.part/f'{piece.name}.json'
         if (kept := cached(path, piece.settings, force=force)) is not None:
             rows += kept; parts[f'{piece.part}/{piece.name}'] = json.loads(path.read_text())['provenance']
     table = pd.DataFrame(rows, columns=COLUMNS)
     results.mkdir(parents=True, exist_ok=True)
     atomic_write(results/'results.csv', lambda f: f.write(table.to_csv(index=False).encode()))
     atomic_write(results/'summary.csv', lambda f: f.write(summarise(table).round(2).to_csv(index=False).encode()))
-    runs = {run.name: dict(epochs=len(m), seconds=round(float(m.seconds.sum()), 1)) for run in sorted(work.glob('pretrain/*'))
-            if (run/'encoder.pt').exists() and len(m := read_metrics(run))}  # what each pretraining run cost
+    runs = json.loads((results/'config.json').read_text()).get('pretraining', {}) if (results/'config.json').exists() else {}
+    runs |= {run.name: dict(epochs=len(m), seconds=round(float(m.seconds.sum()), 1)) for run in sorted(work.glob('pretrain/*'))
+             if (run/'encoder.pt').exists() and len(m := read_metrics(run))}  # what each pretraining run cost, kept when work is gone
     atomic_write(results/'config.json', lambda f: f.write(json.dumps(dict(settings=asdict(cfg), pieces=parts, pretraining=runs,
                                                                           written=provenance()), indent=1).encode()))
     for name, draw in FIGURES.items():

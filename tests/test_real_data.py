@@ -98,7 +98,7 @@ def test_study_command_writes_results_and_resumes(shared, tmp_path):
     assert set(table.missing) == {'0', '2', '4', '6', '8', '10', 'left_arm', 'right_arm', 'left_leg', 'right_leg', 'trunk'}
     assert set(table.label_fraction) == {1.0, 0.3, 0.1} and set(table.protocol) == {'linear', 'linear-std'}
     assert 'PSTL above SkeletonBT' in r.stdout and 'not measured' in r.stdout  # the targets, with what is not measured yet
-    piece = tmp_path/'work'/'rows'/'probes'/'raw-seed0.json'
+    piece = tmp_path/'results'/'pieces'/'probes'/'raw-seed0.json'
     kept = piece.stat().st_mtime
     assert pstl(*args).returncode == 0 and piece.stat().st_mtime == kept  # resumed, not redone
 
@@ -155,7 +155,7 @@ def test_study_reuses_kept_work_only_with_the_same_settings(shared, tmp_path):
         "raw-seed0.json was made with other settings (probe_epochs: 150 -> 3): pass --force to redo it, or use another --work")
     assert (tmp_path/'results'/'results.csv').read_text() == before  # nothing written
     assert pstl(*args, '--probe-epochs', 3, '--force').returncode == 0
-    piece = json.loads((tmp_path/'work'/'rows'/'probes'/'raw-seed0.json').read_text())
+    piece = json.loads((tmp_path/'results'/'pieces'/'probes'/'raw-seed0.json').read_text())
     assert piece['settings']['probe_epochs'] == 3
     config = json.loads((tmp_path/'results'/'config.json').read_text())
     assert config['settings']['probe_epochs'] == 3
