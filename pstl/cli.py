@@ -14,7 +14,7 @@ from .graph import LAYOUTS
 from .data import (atomic_write, provenance, write_synthetic, load_prepared, SYNTHETIC_CLASSES, prepare_ntu, prepare_pku, prepare_nucla,
                        NTU_BENCHMARKS)
 from .augment import STREAMS
-from .pretrain import PretrainConfig, METHODS, AUGMENT, CONVERSION, pretrain, read_metrics, saved_config, config_differences
+from .pretrain import PretrainConfig, METHODS, AUGMENT, CONVERSION, pretrain, read_metrics, saved_config, config_differences, keep_freed_memory
 from dataclasses import asdict, fields, replace
 from .encoder import STGCN
 from .evaluate import (load_encoder, save_classifier, extract_features, linear_probe, knn, finetune, FinetuneConfig, ensemble,
@@ -286,6 +286,7 @@ def _bench(args) -> dict:
 def main(argv=None):
     "Entry point of the `pstl` console script."
     args = parser().parse_args(argv)
+    keep_freed_memory()  # the command's process is its own: glibc keeps freed memory for the next step (06_pretrain)
     try: run(args)
     except (ValueError, FileNotFoundError, FileExistsError, FloatingPointError) as e:
         print(f"pstl {args.command}: error: {e}", file=sys.stderr)

@@ -25,7 +25,7 @@ from .loss import BarlowTwins
 # %% auto #0
 __all__ = ['METHODS', 'AUGMENT', 'CONVERSION', 'PretrainConfig', 'check_config', 'learning_rate', 'draw_views', 'PSTLModel',
            'step_loss', 'save_encoder', 'saved_config', 'config_differences', 'error_line', 'load_checkpoint',
-           'keep_freed_memory', 'epoch_steps', 'pretrain', 'read_metrics']
+           'read_metrics', 'epoch_steps', 'pretrain', 'keep_freed_memory']
 
 # %% ../nbs/06_pretrain.ipynb #9e5a0a54
 METHODS = ('pstl', 'skeletonbt', 'random-joint', 'random-frame')
@@ -64,6 +64,7 @@ class PretrainConfig:
 
     def __post_init__(self): self.projector_dims, self.snapshot_epochs = tuple(self.projector_dims), tuple(self.snapshot_epochs)
 
+# %% ../nbs/06_pretrain.ipynb #92c9c2eb
 def check_config(cfg: PretrainConfig, train: SkeletonSet, world_size: int = 1):
     "Raise a one-line `ValueError` for settings that cannot work with this data (on `world_size` processes)."
     if cfg.method not in METHODS: raise ValueError(f"unknown method {cfg.method!r}: use one of {', '.join(METHODS)}")
@@ -109,6 +110,7 @@ def draw_views(
     spatial = anchor if shared else aug()
     return dict(anchor=late(anchor), temporal=select_frames(late(temporal), frames), spatial=late(spatial), dropped=dropped)
 
+# %% ../nbs/06_pretrain.ipynb #f63e3eac
 class PSTLModel(nn.Module):
     "The encoder and the Barlow Twins projector, as trained; `forward(views)` is the loss of a step."
     def __init__(self, layout: Layout, cfg: PretrainConfig):
@@ -126,6 +128,7 @@ class PSTLModel(nn.Module):
         loss, (temporal, spatial) = self.head.pstl_loss(z_anchor, z_temporal, z_spatial)
         return loss, {'temporal': temporal.detach(), 'spatial': spatial.detach()}
 
+# %% ../nbs/06_pretrain.ipynb #b722e17a
 def step_loss(
     model: PSTLModel,  # or the same wrapped in DistributedDataParallel
     x: Tensor,  # a batch of joint coordinates, (N, C, T, V, M)
@@ -155,6 +158,7 @@ def config_differences(a: PretrainConfig, b: PretrainConfig, ignore=('quiet', 'd
     ja, jb = (json.loads(json.dumps(asdict(c))) for c in (a, b))
     return [f"{k}: {ja[k]!r} -> {jb[k]!r}" for k in ja if k not in ignore and ja[k] != jb[k]]
 
+# %% ../nbs/06_pretrain.ipynb #a3e7aeb9
 def error_line(e: Exception) -> str:
     "An exception as one line: its type and the first line of its message."
     return f"{type(e).__name__}: {str(e).strip().splitlines()[0]}" if str(e).strip() else type(e).__name__
@@ -170,23 +174,14 @@ def load_checkpoint(path, device='cpu') -> dict:
         raise ValueError(f"{path}: refused: it holds objects other than tensors and plain data ({what})") from None
     except Exception as e: raise ValueError(f"{path}: not a file written by torch.save ({error_line(e)})") from None
 
-# %% ../nbs/06_pretrain.ipynb #d8b2ab2b
+# %% ../nbs/06_pretrain.ipynb #fa5baf62
 def _device(cfg):
+    "The device `cfg.device` names: 'auto' is CUDA when present; a name that cannot work here is one line."
     if cfg.device == 'auto': return torch.device('cuda' if torch.cuda.is_available() else 'cpu')
     if cfg.device != 'cpu' and not cfg.device.split(':')[0] == 'cuda':
         raise ValueError(f"--device {cfg.device}: use 'auto', 'cpu', 'cuda' or 'cuda:N'")
     if cfg.device != 'cpu' and not torch.cuda.is_available(): raise ValueError(f"--device {cfg.device}: no CUDA device here")
     return torch.device(cfg.device)
-
-def _write_json(path, obj): atomic_write(path, lambda f: f.write(json.dumps(obj, indent=1).encode()))
-
-def _rewrite_metrics(path, before_epoch):
-    "Keep only the metric lines of epochs already in the checkpoint (a killed run may have written one more)."
-    lines = [l for l in path.read_text().splitlines() if l.strip() and json.loads(l)['epoch'] < before_epoch] if path.exists() else []
-    atomic_write(path, lambda f: f.write(''.join(l + '\n' for l in lines).encode()))
-
-def _append_metrics(path, row):
-    with open(path, 'a') as f: f.write(json.dumps(row) + '\n'); f.flush()
 
 def _distributed(cfg) -> tuple:
     "(rank, world size, device, whether this call joined the process group): joins it when started by torchrun (WORLD_SIZE > 1)."
@@ -198,15 +193,42 @@ def _distributed(cfg) -> tuple:
     if joined: dist.init_process_group('nccl' if device.type == 'cuda' else 'gloo')
     return dist.get_rank(), dist.get_world_size(), device, joined
 
-def keep_freed_memory() -> bool:
-    "Make glibc keep freed memory for reuse rather than hand it back to the OS; True if it took effect."
-    # a CPU step allocates and frees gigabytes of activations; memory fresh from the OS costs a page fault per page
-    if sys.platform != 'linux': return False
-    try: libc = ctypes.CDLL('libc.so.6')
-    except OSError: return False  # not glibc
-    M_TRIM_THRESHOLD, M_MMAP_MAX = -1, -4
-    return bool(libc.mallopt(M_MMAP_MAX, 0)) and bool(libc.mallopt(M_TRIM_THRESHOLD, 2**31 - 1))
+def _wrap_ddp(model: nn.Module, device) -> nn.Module:
+    "The model as `DistributedDataParallel` trains it (batch-norm synchronised across GPUs)."
+    if device.type == 'cuda': model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
+    return nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == 'cuda' else None)
 
+# %% ../nbs/06_pretrain.ipynb #d90e40c6
+def _write_json(path, obj): atomic_write(path, lambda f: f.write(json.dumps(obj, indent=1).encode()))
+
+def _rewrite_metrics(path, before_epoch):
+    "Keep only the metric lines of epochs already in the checkpoint (a killed run may have written one more)."
+    lines = [l for l in path.read_text().splitlines() if l.strip() and json.loads(l)['epoch'] < before_epoch] if path.exists() else []
+    atomic_write(path, lambda f: f.write(''.join(l + '\n' for l in lines).encode()))
+
+def _append_metrics(path, row):
+    with open(path, 'a') as f: f.write(json.dumps(row) + '\n'); f.flush()
+
+def _start_run_dir(out: Path, cfg: PretrainConfig, start: int):
+    "A new run: the directory, its `config.json`, no metrics yet. A resumed one: the metrics of finished epochs, no stale temporaries."
+    if start:
+        _rewrite_metrics(out/'metrics.jsonl', start)
+        for stale in out.glob('.*.tmp'): stale.unlink()  # temporaries of a write that a kill interrupted
+    else:
+        out.mkdir(parents=True, exist_ok=True)
+        _write_json(out/'config.json', asdict(cfg))
+        _rewrite_metrics(out/'metrics.jsonl', 0)
+
+def read_metrics(run) -> 'pd.DataFrame':
+    "A run's `metrics.jsonl` as a table."
+    import pandas as pd
+    return pd.read_json(Path(run)/'metrics.jsonl', lines=True)
+
+def _progress(total, desc, quiet):
+    from tqdm.auto import tqdm
+    return tqdm(total=total, desc=desc, disable=quiet, leave=False, dynamic_ncols=True)
+
+# %% ../nbs/06_pretrain.ipynb #5093743d
 def _optimizer(model, cfg):
     "Adam with the authors' settings; the fused kernel where it exists (the same update, one pass over memory)."
     try: return torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, fused=True)
@@ -222,6 +244,7 @@ def epoch_steps(
     full, rest = divmod(sequences, per_rank)
     return full + (not drop_last and rest >= 2)
 
+# %% ../nbs/06_pretrain.ipynb #1b6f3a0d
 def _gather_rng(world):
     "Every rank's torch random state (dropout differs by rank), for the checkpoint."
     state = torch.get_rng_state()
@@ -230,88 +253,100 @@ def _gather_rng(world):
     dist.all_gather_object(states, state)
     return states
 
-def pretrain(cfg: PretrainConfig, resume: bool = False) -> Path:
-    "Pretrain an encoder as configured; returns the run directory (holding `encoder.pt`). Under torchrun: DDP."
+def _checkpoint(path, net, opt, generator, epoch: int, cfg: PretrainConfig, rng: list, device, world: int):
+    "Everything a resume needs after `epoch`, written atomically (a kill leaves the previous checkpoint whole)."
+    ckpt = dict(model=net.state_dict(), optimizer=opt.state_dict(), epoch=epoch, generator=generator.get_state(),
+                torch_rng=rng, cuda_rng=torch.cuda.get_rng_state_all() if device.type == 'cuda' else None, world_size=world,
+                scheduler=dict(epoch=epoch, next_lr=learning_rate(epoch + 1, cfg) if epoch + 1 < cfg.epochs else 0.0))
+    atomic_write(path, lambda f: torch.save(ckpt, f))
+
+def _restore(path, net, opt, generator, rank: int, world: int, device) -> int:
+    "Load a checkpoint's weights, optimiser and random states (read as data); the epoch to continue from."
+    ckpt = load_checkpoint(path, device)
+    if ckpt.get('world_size', 1) != world:
+        raise ValueError(f"{path} was written by {ckpt.get('world_size', 1)} processes: resume it on that many, not {world}")
+    net.load_state_dict(ckpt['model']); opt.load_state_dict(ckpt['optimizer'])
+    generator.set_state(ckpt['generator']); torch.set_rng_state(ckpt['torch_rng'][rank])
+    if device.type == 'cuda' and ckpt.get('cuda_rng') is not None: torch.cuda.set_rng_state_all(ckpt['cuda_rng'])
+    return ckpt['epoch'] + 1
+
+# %% ../nbs/06_pretrain.ipynb #4f39d0ba
+def _step(model, opt, scaler, x: Tensor, cfg: PretrainConfig, generator) -> dict:
+    "One optimiser step on batch `x`: the loss and its terms, detached."
+    with torch.autocast(x.device.type, enabled=scaler.is_enabled()):
+        loss, terms = step_loss(model, x, cfg, generator)
+    if not torch.isfinite(loss): raise FloatingPointError(f"non-finite loss ({loss.item()})")  # global, so every rank stops
+    opt.zero_grad(set_to_none=True)
+    # with several ranks each loss is the global one, and DDP averages the ranks' gradients: the world-fold
+    # sum from the all-reduce's backward and that average cancel, leaving the one-process gradient
+    scaler.scale(loss).backward(); scaler.step(opt); scaler.update()
+    return {'loss': loss.detach(), **terms}
+
+def _epoch(model, opt, scaler, train: SkeletonSet, order, cfg: PretrainConfig, generator, epoch: int, world: int = 1, quiet=True) -> dict:
+    "Train on the batches of `order` (this rank's indices); the epoch's metrics row."
+    per_rank, device = cfg.batch_size // world, next(model.parameters()).device
+    steps = epoch_steps(len(order), per_rank, cfg.drop_last)
+    sums, seen, t0 = {}, 0, time.perf_counter()
+    bar = _progress(steps, f"epoch {epoch + 1}/{cfg.epochs}", quiet)
+    for step in range(steps):
+        x = train.batch(np.sort(order[step * per_rank:(step + 1) * per_rank]), device)
+        seen += len(x) * world
+        try: terms = _step(model, opt, scaler, x, cfg, generator)
+        except FloatingPointError as e:
+            kept = f"{Path(cfg.out)/'checkpoint.pt'} still holds epoch {epoch}, the last good one" if epoch else "no epoch had finished"
+            raise FloatingPointError(f"{e} at epoch {epoch + 1}, step {step + 1}: stopped; {kept}") from None
+        for k, v in terms.items(): sums[k] = sums.get(k, 0.0) + float(v)
+        bar.update(1); bar.set_postfix(loss=f"{float(terms['loss']):.1f}", samples_per_s=f"{seen / (time.perf_counter() - t0):.1f}")
+    bar.close()
+    seconds = time.perf_counter() - t0
+    return dict(epoch=epoch, lr=opt.param_groups[0]['lr'], **{k: v / steps for k, v in sums.items()}, seconds=round(seconds, 3),
+                samples_per_s=round(seen / seconds, 2))
+
+# %% ../nbs/06_pretrain.ipynb #eb768808
+def _open_run(cfg: PretrainConfig, resume: bool) -> PretrainConfig:
+    "The settings to train with: the run's own when resuming, after checking that the requested ones agree with them."
     out = Path(cfg.out)
-    ckpt_path, metrics_path = out/'checkpoint.pt', out/'metrics.jsonl'
     if resume:
-        if not ckpt_path.exists(): raise FileNotFoundError(f"{ckpt_path}: no checkpoint to resume from")
+        if not (out/'checkpoint.pt').exists(): raise FileNotFoundError(f"{out/'checkpoint.pt'}: no checkpoint to resume from")
         saved = saved_config(out)
         if diff := config_differences(saved, cfg, ignore=('quiet', 'device', 'out')):
             raise ValueError(f"{out} was started with other settings ({'; '.join(diff)}): resume without them, or start a new --out")
-        cfg = dataclasses.replace(saved, quiet=cfg.quiet, device=cfg.device)
-    elif ckpt_path.exists():
+        cfg = dataclasses.replace(saved, quiet=cfg.quiet, device=cfg.device, out=cfg.out)
+    elif (out/'checkpoint.pt').exists():
         raise FileExistsError(f"{out} already holds a run: pass --resume to continue it, or choose another --out")
     if cfg.data is None: raise ValueError("no training data: set --data to a prepared data directory")
+    return cfg
+
+# %% ../nbs/06_pretrain.ipynb #9cac4d1a
+def pretrain(cfg: PretrainConfig, resume: bool = False) -> Path:
+    "Pretrain an encoder as configured; returns the run directory (holding `encoder.pt`). Under torchrun: DDP."
+    cfg = _open_run(cfg, resume)
+    out = Path(cfg.out)
     train = load_prepared(cfg.data, 'train')
     rank, world, device, joined_group = _distributed(cfg)
     check_config(cfg, train, world)
     lead = rank == 0  # writes the run directory and shows progress
-    if device.type == 'cpu': keep_freed_memory()
     torch.manual_seed(cfg.seed)
     model = PSTLModel(train.layout, cfg).to(device)
-    if world > 1:
-        if device.type == 'cuda': model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
-        model = nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == 'cuda' else None)
+    if world > 1: model = _wrap_ddp(model, device)
     net = getattr(model, 'module', model)
     opt = _optimizer(net, cfg)
     generator = torch.Generator().manual_seed(cfg.seed)  # the same augmentation and mask draws on every rank
     torch.manual_seed(cfg.seed + rank)  # dropout differs between ranks
-    start = 0
-    if resume:
-        ckpt = load_checkpoint(ckpt_path, device)
-        if ckpt.get('world_size', 1) != world:
-            raise ValueError(f"{ckpt_path} was written by {ckpt.get('world_size', 1)} processes: resume it on that many, not {world}")
-        net.load_state_dict(ckpt['model']); opt.load_state_dict(ckpt['optimizer'])
-        generator.set_state(ckpt['generator']); torch.set_rng_state(ckpt['torch_rng'][rank])
-        if device.type == 'cuda' and ckpt.get('cuda_rng') is not None: torch.cuda.set_rng_state_all(ckpt['cuda_rng'])
-        start = ckpt['epoch'] + 1
-        if lead:
-            _rewrite_metrics(metrics_path, start)
-            for stale in out.glob('.*.tmp'): stale.unlink()  # temporaries of a write that a kill interrupted
-    elif lead:
-        out.mkdir(parents=True, exist_ok=True)
-        _write_json(out/'config.json', asdict(cfg))
-        _rewrite_metrics(metrics_path, 0)
+    start = _restore(out/'checkpoint.pt', net, opt, generator, rank, world, device) if resume else 0
+    if lead: _start_run_dir(out, cfg, start)
     scaler = torch.amp.GradScaler('cuda', enabled=cfg.amp and device.type == 'cuda')
-    per_rank = cfg.batch_size // world
     # rank r takes every world-th index of one seeded permutation: the ranks' slices of a step form one global batch
     sampler = DistributedSampler(range(len(train)), num_replicas=world, rank=rank, shuffle=True, seed=cfg.seed, drop_last=True)
-    steps = epoch_steps(len(sampler), per_rank, cfg.drop_last)
     for epoch in range(start, cfg.epochs):
-        lr = learning_rate(epoch, cfg)
-        for group in opt.param_groups: group['lr'] = lr
+        for group in opt.param_groups: group['lr'] = learning_rate(epoch, cfg)
         model.train()
         sampler.set_epoch(epoch)
-        order = np.fromiter(sampler, dtype=np.int64)
-        sums, seen, t0 = {}, 0, time.perf_counter()
-        bar = _progress(steps, f"epoch {epoch + 1}/{cfg.epochs}", cfg.quiet or not lead)
-        for step in range(steps):
-            x = train.batch(np.sort(order[step * per_rank:(step + 1) * per_rank]), device)
-            seen += len(x) * world
-            with torch.autocast(device.type, enabled=scaler.is_enabled()):
-                loss, terms = step_loss(model, x, cfg, generator)
-            if not torch.isfinite(loss):  # the loss is global, so every rank stops here
-                kept = f"{ckpt_path} still holds epoch {epoch}, the last good one" if epoch else "no epoch had finished"
-                raise FloatingPointError(f"non-finite loss ({loss.item()}) at epoch {epoch + 1}, step {step + 1}: stopped; {kept}")
-            opt.zero_grad(set_to_none=True)
-            # with several ranks each loss is the global one, and DDP averages the ranks' gradients: the world-fold
-            # sum from the all-reduce's backward and that average cancel, leaving the one-process gradient
-            scaler.scale(loss).backward(); scaler.step(opt); scaler.update()
-            for k, v in {'loss': loss.detach(), **terms}.items(): sums[k] = sums.get(k, 0.0) + float(v)
-            bar.update(1); bar.set_postfix(loss=f"{float(loss.detach()):.1f}", samples_per_s=f"{seen / (time.perf_counter() - t0):.1f}")
-        bar.close()
-        seconds = time.perf_counter() - t0
+        row = _epoch(model, opt, scaler, train, np.fromiter(sampler, dtype=np.int64), cfg, generator, epoch, world, cfg.quiet or not lead)
         rng = _gather_rng(world)
         if lead:
-            row = dict(epoch=epoch, lr=lr, **{k: v / steps for k, v in sums.items()}, seconds=round(seconds, 3),
-                       samples_per_s=round(seen / seconds, 2))
-            _append_metrics(metrics_path, row)
-            ckpt = dict(model=net.state_dict(), optimizer=opt.state_dict(), epoch=epoch, generator=generator.get_state(),
-                        torch_rng=rng, cuda_rng=torch.cuda.get_rng_state_all() if device.type == 'cuda' else None,
-                        world_size=world,
-                        scheduler=dict(epoch=epoch, next_lr=learning_rate(epoch + 1, cfg) if epoch + 1 < cfg.epochs else 0.0))
-            atomic_write(ckpt_path, lambda f: torch.save(ckpt, f))
+            _append_metrics(out/'metrics.jsonl', row)
+            _checkpoint(out/'checkpoint.pt', net, opt, generator, epoch, cfg, rng, device, world)
             if epoch + 1 in cfg.snapshot_epochs: save_encoder(out/f'encoder_epoch{epoch + 1}.pt', net.encoder, cfg.stream, cfg.method)
         if world > 1: dist.barrier()  # no rank runs ahead of the checkpoint it may resume from
     if lead: save_encoder(out/'encoder.pt', net.encoder, cfg.stream, cfg.method)
@@ -319,11 +354,12 @@ def pretrain(cfg: PretrainConfig, resume: bool = False) -> Path:
     if joined_group: dist.destroy_process_group()  # left alive, gloo's threads may abort the process at exit
     return out
 
-def _progress(total, desc, quiet):
-    from tqdm.auto import tqdm
-    return tqdm(total=total, desc=desc, disable=quiet, leave=False, dynamic_ncols=True)
-
-def read_metrics(run) -> 'pd.DataFrame':
-    "A run's `metrics.jsonl` as a table."
-    import pandas as pd
-    return pd.read_json(Path(run)/'metrics.jsonl', lines=True)
+# %% ../nbs/06_pretrain.ipynb #154f0df7
+def keep_freed_memory() -> bool:
+    "Make glibc keep freed memory for reuse rather than hand it back to the OS; True if it took effect."
+    # a CPU step allocates and frees gigabytes of activations; memory fresh from the OS costs a page fault per page
+    if sys.platform != 'linux': return False
+    try: libc = ctypes.CDLL('libc.so.6')
+    except OSError: return False  # not glibc
+    M_TRIM_THRESHOLD, M_MMAP_MAX = -1, -4
+    return bool(libc.mallopt(M_MMAP_MAX, 0)) and bool(libc.mallopt(M_TRIM_THRESHOLD, 2**31 - 1))
