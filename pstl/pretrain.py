@@ -12,6 +12,7 @@ import numpy as np
 import torch
 import torch.distributed as dist
 from torch import nn, Tensor
+import torch.nn.functional as F
 from torch.utils.data import DistributedSampler
 
 from .graph import Layout
@@ -24,8 +25,8 @@ from .loss import BarlowTwins
 
 # %% auto #0
 __all__ = ['METHODS', 'AUGMENT', 'CONVERSION', 'PretrainConfig', 'check_config', 'learning_rate', 'draw_views', 'PSTLModel',
-           'step_loss', 'save_encoder', 'saved_config', 'config_differences', 'error_line', 'load_checkpoint',
-           'read_metrics', 'epoch_steps', 'pretrain', 'keep_freed_memory']
+           'step_loss', 'plot_method', 'save_encoder', 'saved_config', 'config_differences', 'error_line',
+           'load_checkpoint', 'read_metrics', 'epoch_steps', 'pretrain', 'keep_freed_memory']
 
 # %% ../nbs/06_pretrain.ipynb #9e5a0a54
 METHODS = ('pstl', 'skeletonbt', 'random-joint', 'random-frame')
@@ -138,6 +139,37 @@ def step_loss(
     "The pretraining loss of one batch for `cfg.method`."
     layout = getattr(model, 'module', model).encoder.layout
     return model(draw_views(x, layout, cfg, generator))
+
+# %% ../nbs/06_pretrain.ipynb #9062ae82
+def plot_method(x: Tensor, layout: Layout, model: PSTLModel, generator: torch.Generator, mask_joint: int = 8, mask_frame: int = 10) -> 'plt.Figure':
+    "PSTL in one picture: the three streams of a batch (its first sequence's joint speeds; removed parts grey) and the two cross-correlations the loss pulls to the identity."
+    import matplotlib.pyplot as plt
+    dropped = central_spatial_mask(layout, mask_joint, generator)  # the draws of `pstl_step_on_one_screen`, in its order
+    anchor, temporal = augment(x, layout, generator), augment(x, layout, generator)
+    frames = motion_attention_temporal_mask(temporal, mask_frame, generator)
+    spatial = augment(x, layout, generator)
+    speed = lambda v: F.pad((v[0, :, 1:] - v[0, :, :-1]).norm(dim=0).mean(-1), (0, 0, 0, 1)).T.numpy()  # (V, T), first sequence
+    shown = [speed(anchor), speed(temporal), speed(spatial)]
+    shown[1][:, np.setdiff1d(np.arange(x.shape[2]), frames[0].numpy())] = np.nan
+    shown[2][dropped.numpy()] = np.nan
+    with torch.no_grad():
+        z = model.encoder(anchor), model.encoder(select_frames(temporal, frames)), model.encoder(spatial, drop_joints=dropped)
+        a, t, s = model.head.embed_many(*z)
+    corr = lambda p, q: ((p.T @ q) / len(p))[:32, :32].numpy()
+    titles = ('anchor: every frame and joint', f'temporal, MATM: {2 * mask_frame} frames removed',
+              f"spatial, CSM: joints {', '.join(map(str, dropped.tolist()))} removed",
+              '$C(z_a, z_t)$ (32 of its dimensions)', '$C(z_a, z_s)$', 'the target of both: $I$')
+    fig, axs = plt.subplots(2, 3, figsize=(12, 6.5))
+    for ax, image, title in zip(axs.flat, [*shown, corr(a, t), corr(a, s), np.eye(32)], titles):
+        top = image.shape != (32, 32)
+        ax.imshow(image, aspect='auto' if top else 'equal', interpolation='nearest', **(
+            dict(cmap=plt.get_cmap('viridis').with_extremes(bad='0.85')) if top else dict(cmap='RdBu_r', vmin=-1, vmax=1)))
+        ax.set_title(title, fontsize=10)
+        if top: ax.set_xlabel('frame'); ax.set_ylabel('joint')
+        else: ax.set_xticks([]); ax.set_yticks([])
+    fig.suptitle(r'one encoder for the three streams, each its own augmentation; '
+                 r'$\mathcal{L} = \mathcal{L}_{BT}(z_a, z_t) + \mathcal{L}_{BT}(z_a, z_s)$')
+    fig.tight_layout(); return fig
 
 # %% ../nbs/06_pretrain.ipynb #89e74455
 def save_encoder(path, encoder: STGCN, stream: str = 'joint', method: str = 'pstl', **extra):

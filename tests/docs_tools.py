@@ -30,7 +30,17 @@ SITE_CSS = """body{margin:0;font:15px/1.5 system-ui,sans-serif;color:#222;displa
 nav{position:sticky;top:0;height:100vh;overflow:auto;min-width:15em;padding:1em;background:#f6f6f6;border-right:1px solid #ddd}
 nav a{display:block;padding:.15em 0;color:#1a5fb4;text-decoration:none}nav a.here{font-weight:bold;color:#222}
 main{padding:1em 2em;max-width:62em;overflow-x:auto}pre{background:#f8f8f8;padding:.6em;overflow-x:auto}
-img{max-width:100%}table{border-collapse:collapse}td,th{border:1px solid #ddd;padding:.2em .5em}"""
+img{max-width:100%}table{border-collapse:collapse}td,th{border:1px solid #ddd;padding:.2em .5em}
+.callout{border-left:4px solid;padding:.1em 1em;margin:1em 0;background:#fafafa}.callout-title{font-weight:bold;margin:.5em 0 0}
+.callout-note{border-color:#1a5fb4}.callout-warning{border-color:#c64600}.callout-tip{border-color:#26a269}"""
+
+CALLOUT = r'^::: *\{\.callout-(\w+)(?: +title="([^"]*)")?\} *\n(.*?)\n::: *$'  # Quarto's callout blocks
+
+def _callouts(markdown: str) -> str:
+    "Quarto callouts as HTML blocks the notebook exporter keeps (its content still read as markdown)."
+    import re, html
+    return re.sub(CALLOUT, lambda m: f'<div class="callout callout-{m[1]}"><p class="callout-title">{html.escape(m[2] or m[1])}</p>\n\n'
+                  f'{m[3]}\n\n</div>', markdown, flags=re.M | re.S)
 
 def _title(nb) -> str:
     "A processed notebook's title: its front matter's, or its first heading's."
@@ -48,9 +58,15 @@ def _site_links(html_text: str, out: Path) -> str:
         if not target.endswith('.html') and (ROOT/target).is_file(): (out/target).parent.mkdir(parents=True, exist_ok=True); shutil.copy(ROOT/target, out/target)
     return html_text
 
+def _callouts_quoted(markdown: str) -> str:
+    "Quarto callouts as Markdown block quotes with a bold title (for the README, which GitHub renders without Quarto)."
+    import re
+    quote = lambda m: '\n'.join(f'> {l}'.rstrip() for l in f"**{m[2] or m[1]}.** {m[3]}".splitlines())
+    return re.sub(CALLOUT, quote, markdown, flags=re.M | re.S)
+
 def render_site(out=None) -> Path:
     "Every notebook as an HTML page with a navigation bar and its figures embedded, in `_docs/` (for machines without Quarto)."
-    import html
+    import html, nbformat
     from nbconvert import HTMLExporter
     out = Path(out or ROOT/'_docs'); out.mkdir(parents=True, exist_ok=True)
     nbs = processed_notebooks()
@@ -59,7 +75,10 @@ def render_site(out=None) -> Path:
     for nb in nbs:
         nav = ''.join(f'<a href="{s}.html"{" class=here" if s == nb.stem else ""}>{html.escape(t if s == "index" else f"{s[:2]} {t}")}</a>'
                       for s, t in titles.items())
-        body, _ = HTMLExporter(template_name='basic').from_filename(str(nb))  # images are embedded as data: URIs
+        notebook = nbformat.read(nb, as_version=4)
+        for cell in notebook.cells:
+            if cell.cell_type == 'markdown': cell.source = _callouts(cell.source)
+        body, _ = HTMLExporter(template_name='basic').from_notebook_node(notebook)  # images are embedded as data: URIs
         page = (f'<!doctype html><html><head><meta charset="utf-8"><title>{html.escape(titles[nb.stem])}</title>'
                 f'<style>{SITE_CSS}</style></head><body><nav>{nav}</nav><main>{_site_links(body, out)}</main></body></html>')
         (out/f'{nb.stem}.html').write_text(page)
@@ -82,7 +101,10 @@ def render_readme():
     from traitlets.config import Config
     nb = nbformat.read(str(index), as_version=4)
     for cell in nb.cells:  # `#| echo: false`: the output without the code, as Quarto renders it
+        if cell.cell_type == 'markdown': cell.source = _callouts_quoted(cell.source)
         if cell.cell_type == 'code' and cell.source.lstrip().startswith('#| echo: false'): cell.metadata.setdefault('tags', []).append('remove_input')
+        if cell.cell_type == 'code':  # a figure needs a file beside the README: the notebook and the rendered docs show it instead
+            cell.outputs = [o for o in cell.outputs if not any(k.startswith('image/') for k in o.get('data', {}))]
     config = Config(); config.TagRemovePreprocessor.remove_input_tags = {'remove_input'}; config.TagRemovePreprocessor.enabled = True
     body, _ = MarkdownExporter(config=config).from_notebook_node(nb)
     _, front, body = body.split('---', 2)  # Quarto front matter: title and description

@@ -64,3 +64,6 @@ def test_the_rendered_site_is_browsable(tmp_path):
             if anchor and target.endswith('.html'): assert anchor in parsed[target].ids, (name, link)
         assert all(src.startswith('data:image/') for src in p.images), (name, [s[:40] for s in p.images if not s.startswith('data:')])
     assert sum(len(p.images) for p in parsed.values()) > 5  # the figures are in the pages
+    texts = {name: (tmp_path/'site'/name).read_text() for name in pages}
+    assert not [name for name, t in texts.items() if '::: {.callout' in t], "Quarto callouts are rendered, not shown as text"
+    assert all(f'callout callout-{kind}' in texts['06_pretrain.html'] for kind in ('note', 'warning', 'tip'))  # the three voices
