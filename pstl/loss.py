@@ -7,17 +7,28 @@ from __future__ import annotations
 import torch
 import torch.distributed as dist
 from torch import nn, Tensor
+from fastcore.basics import patch
 from .encoder import matmul_nt
 
 # %% auto #0
-__all__ = ['off_diagonal', 'gather_batch', 'correlation_terms', 'BarlowTwins']
+__all__ = ['off_diagonal', 'correlation_terms', 'gather_batch', 'BarlowTwins']
 
-# %% ../nbs/05_loss.ipynb #fa6d4ee3
+# %% ../nbs/05_loss.ipynb #ce8809e0
 def off_diagonal(c: Tensor) -> Tensor:
     "The off-diagonal entries of a square matrix, flattened (the authors' helper)."
     n = c.shape[0]
     return c.flatten()[:-1].view(n - 1, n + 1)[:, 1:].flatten()
 
+# %% ../nbs/05_loss.ipynb #d637fef3
+def correlation_terms(a: Tensor, b: Tensor) -> tuple:
+    "The diagonal of C = a^T b / N and the sum of all C_ij^2, without forming C when N < D."
+    n, d = a.shape
+    diagonal = (a * b).sum(0) / n
+    if n < d: squares = ((a @ a.T) * (b @ b.T)).sum() / n ** 2  # Gram matrices: N x N instead of D x D
+    else: squares = ((a / n).T @ b).pow(2).sum()
+    return diagonal, squares
+
+# %% ../nbs/05_loss.ipynb #03170394
 def _world_size() -> int: return dist.get_world_size() if dist.is_available() and dist.is_initialized() else 1
 
 class _GatherBatch(torch.autograd.Function):
@@ -42,14 +53,7 @@ def gather_batch(x: Tensor) -> Tensor:
     if _world_size() == 1: return x
     return _GatherBatch.apply(x)  # every rank holds the same number of rows (`check_config`)
 
-def correlation_terms(a: Tensor, b: Tensor) -> tuple:
-    "The diagonal of C = a^T b / N and the sum of all C_ij^2, without forming C when N < D."
-    n, d = a.shape
-    diagonal = (a * b).sum(0) / n
-    if n < d: squares = ((a @ a.T) * (b @ b.T)).sum() / n ** 2  # Gram matrices: N x N instead of D x D
-    else: squares = ((a / n).T @ b).pow(2).sum()
-    return diagonal, squares
-
+# %% ../nbs/05_loss.ipynb #c953a036
 class BarlowTwins(nn.Module):
     "Projector, non-affine batch-norm and the Barlow Twins redundancy-reduction loss."
     def __init__(
@@ -82,22 +86,27 @@ class BarlowTwins(nn.Module):
             else: h = layer(h)
         return [self.bn(part) for part in h.split(sizes)]
 
-    def terms(self, a: Tensor, b: Tensor) -> tuple:
-        "The on-diagonal and off-diagonal sums of the cross-correlation of two embeddings."
-        diagonal, squares = correlation_terms(gather_batch(a), gather_batch(b))
-        return (diagonal - 1).pow(2).sum(), squares - diagonal.pow(2).sum()
+# %% ../nbs/05_loss.ipynb #f6a9bef4
+@patch
+def terms(self: BarlowTwins, a: Tensor, b: Tensor) -> tuple:
+    "The on-diagonal and off-diagonal sums of the cross-correlation of two embeddings."
+    diagonal, squares = correlation_terms(gather_batch(a), gather_batch(b))
+    return (diagonal - 1).pow(2).sum(), squares - diagonal.pow(2).sum()
 
-    def loss(self, a: Tensor, b: Tensor) -> Tensor:
-        "Barlow Twins loss between two batches of embeddings (outputs of `embed`)."
-        on, off = self.terms(a, b)
-        return on + self.lambd * off
+@patch
+def loss(self: BarlowTwins, a: Tensor, b: Tensor) -> Tensor:
+    "Barlow Twins loss between two batches of embeddings (outputs of `embed`)."
+    on, off = self.terms(a, b)
+    return on + self.lambd * off
 
-    def forward(self, z1: Tensor, z2: Tensor) -> Tensor:
-        "Barlow Twins loss between two batches of encoder features."
-        return self.loss(*self.embed_many(z1, z2))
+@patch
+def forward(self: BarlowTwins, z1: Tensor, z2: Tensor) -> Tensor:
+    "Barlow Twins loss between two batches of encoder features."
+    return self.loss(*self.embed_many(z1, z2))
 
-    def pstl_loss(self, anchor: Tensor, *masked: Tensor) -> tuple:
-        "Sum of the loss between the anchor and each masked stream (features), the anchor embedded once; and each term."
-        a, *others = self.embed_many(anchor, *masked)
-        terms = [self.loss(a, b) for b in others]
-        return sum(terms), terms
+@patch
+def pstl_loss(self: BarlowTwins, anchor: Tensor, *masked: Tensor) -> tuple:
+    "Sum of the loss between the anchor and each masked stream (features), the anchor embedded once; and each term."
+    a, *others = self.embed_many(anchor, *masked)
+    terms = [self.loss(a, b) for b in others]
+    return sum(terms), terms
