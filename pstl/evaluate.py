@@ -64,6 +64,7 @@ def _read_published(weights, blob, device) -> tuple:
     except Exception as e: raise ValueError(f"{weights}: not an ST-GCN encoder pstl can read ({error_line(e)})") from None
     return dict(state_dict=sd, method='published'), encoder.to(device).eval(), 'joint'
 
+# %% ../nbs/07_evaluate.ipynb #a6a07381
 def load_encoder(weights, device='cpu') -> tuple:
     "An encoder written by `pretrain` (or `finetune`), in eval mode, and the stream it was trained on."
     return _read_weights(weights, device)[1:]
@@ -179,6 +180,7 @@ class FinetuneConfig:
     device: str = 'auto'
     quiet: bool = True
 
+# %% ../nbs/07_evaluate.ipynb #2aa2b3bc
 class Classifier(nn.Module):
     "An encoder with a linear classifier on top."
     def __init__(self, encoder: STGCN, num_classes: int, stream: str = 'joint'):
@@ -196,6 +198,7 @@ def predict(model: nn.Module, skeletons: SkeletonSet, batch_size: int = 256, dro
     return torch.cat([model(skeletons.batch(slice(s, s + batch_size), device),
                             drop_joints=drop_joints).float().cpu() for s in range(0, len(skeletons), batch_size)])
 
+# %% ../nbs/07_evaluate.ipynb #cb630f80
 def finetune(
     encoder: STGCN,  # pretrained (from `load_encoder`) or a fresh `STGCN` for supervised training from scratch
     train: SkeletonSet,
@@ -287,6 +290,7 @@ def plot_confusion(cm: np.ndarray, class_names=None, ax=None, title='confusion m
     ax.set_xlabel('predicted'); ax.set_ylabel('true'); ax.set_title(title)
     return ax
 
+# %% ../nbs/07_evaluate.ipynb #5cd6e0be
 def plot_tsne(features: Tensor, labels, class_names=None, ax=None, title='t-SNE of the features', seed: int = 0):
     "Two-dimensional t-SNE embedding of features, coloured by class."
     import matplotlib.pyplot as plt
