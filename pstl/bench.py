@@ -6,6 +6,7 @@
 from __future__ import annotations
 import json, os, random, subprocess, sys, time
 from dataclasses import dataclass, asdict
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -20,7 +21,8 @@ from .pretrain import PretrainConfig, PSTLModel, draw_views, step_loss, _optimiz
 from .evaluate import extract_features, linear_probe
 
 # %% auto #0
-__all__ = ['PRODUCT_OPS', 'QUICK', 'time_in_products', 'temporal_conv_rate', 'BenchConfig', 'measure', 'bench']
+__all__ = ['PRODUCT_OPS', 'QUICK', 'time_in_products', 'temporal_conv_rate', 'BenchConfig', 'measure', 'bench', 'read_bench_log',
+           'plot_bench']
 
 # %% ../nbs/10_bench.ipynb #713cdcc8
 PRODUCT_OPS = {'aten::mkldnn_convolution', 'aten::convolution_backward', 'aten::_slow_conv2d_forward',
@@ -176,3 +178,35 @@ def bench(cfg: BenchConfig = BenchConfig(), log=print) -> dict:
             f"{summary['products_only_speedup']:.2f} times the reference's")
     if 'peak_cuda_mb' in fast: summary.update(peak_cuda_mb=fast['peak_cuda_mb'], reference_peak_cuda_mb=ref['peak_cuda_mb'])
     return summary
+
+# %% ../nbs/10_bench.ipynb #e3fb0ab5
+def read_bench_log(path) -> dict:
+    "Each plan's warm-up and timed step times and its products / rest split, read back from a `bench.log` that `pstl bench` wrote."
+    import re
+    plans, name = {}, None
+    for line in Path(path).read_text().splitlines():
+        if m := re.match(r'\s+(\w+):\s+[\d.]+ samples/s \(steps \[([^\]]*)\] s, after warm-up steps \[([^\]]*)\] s\)', line):
+            name = m[1]
+            plans[name] = dict(steps=[float(v) for v in m[2].split(',')], warmup=[float(v) for v in m[3].split(',')])
+        elif name and (m := re.match(r'\s+matrix products ([\d.]+) s of a profiled ([\d.]+) s step', line)):
+            plans[name].update(products=float(m[1]), profiled=float(m[2]))
+    if not plans: raise ValueError(f"{path}: no plan's step times in it (not a log written by pstl bench)")
+    return plans
+
+# %% ../nbs/10_bench.ipynb #336be086
+def plot_bench(plans: dict) -> 'plt.Figure':
+    "Step time of each plan from its first warm-up step on (left), and a profiled step split into matrix products and the rest (right)."
+    import matplotlib.pyplot as plt
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 3.8), gridspec_kw=dict(width_ratios=(1.6, 1)))
+    for name, p in plans.items():
+        times = p['warmup'] + p['steps']
+        left.plot(range(1, len(times) + 1), times, marker='o', label=name)
+    left.axvline(len(next(iter(plans.values()))['warmup']) + 0.5, color='0.5', ls=':', label='timed steps start')
+    left.set_xlabel('step'); left.set_ylabel('seconds'); left.set_ylim(0); left.legend(); left.set_title('warm-up, then the timed steps')
+    split = {n: p for n, p in plans.items() if 'products' in p}
+    names = list(split)
+    right.barh(names, [split[n]['products'] for n in names], label='matrix products')
+    right.barh(names, [split[n]['profiled'] - split[n]['products'] for n in names], left=[split[n]['products'] for n in names],
+               label='everything else (passes over memory)')
+    right.set_xlabel('seconds of one profiled step'); right.legend(fontsize=8, loc='lower right'); right.set_title('where a step goes')
+    fig.tight_layout(); return fig
