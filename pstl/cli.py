@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from .graph import LAYOUTS
-from .data import (atomic_write, provenance, write_synthetic, load_prepared, SYNTHETIC_CLASSES, prepare_ntu, prepare_pku, prepare_nucla,
+from .data import (SkeletonSet, atomic_write, provenance, write_synthetic, load_prepared, SYNTHETIC_CLASSES, prepare_ntu, prepare_pku, prepare_nucla,
                        NTU_BENCHMARKS)
 from .augment import STREAMS
 from .pretrain import PretrainConfig, METHODS, AUGMENT, CONVERSION, pretrain, read_metrics, saved_config, config_differences, keep_freed_memory
@@ -24,7 +24,29 @@ from .study import StudyConfig, PARTS, METHODS as STUDY_METHODS, run_study, targ
 from .bench import BenchConfig, QUICK, bench
 
 # %% auto #0
-__all__ = ['config_flags', 'config_from', 'parser', 'run', 'main', 'demo']
+__all__ = ['COMMANDS', 'parser', 'run', 'main', 'config_flags', 'config_from', 'demo']
+
+# %% ../nbs/09_cli.ipynb #e75ca480
+def parser() -> argparse.ArgumentParser:
+    "The `pstl` argument parser: one sub-parser per command, each added by its own function below."
+    top = argparse.ArgumentParser(prog='pstl', description='PSTL: self-supervised skeleton action representations from partial sequences.')
+    sub = top.add_subparsers(dest='command', required=True, metavar='COMMAND')
+    for add in (_add_demo, _add_synthetic, _add_prepare, _add_pretrain, _add_probes, _add_finetune, _add_study, _add_departures,
+                _add_ensemble, _add_bench): add(sub)
+    return top
+
+def run(args) -> dict:
+    "Carry out one parsed command; returns its result."
+    return COMMANDS[args.command](args)
+
+def main(argv=None):
+    "Entry point of the `pstl` console script."
+    args = parser().parse_args(argv)
+    keep_freed_memory()  # the command's process is its own: glibc keeps freed memory for the next step (06_pretrain)
+    try: run(args)
+    except (ValueError, FileNotFoundError, FileExistsError, FloatingPointError) as e:
+        print(f"pstl {args.command}: error: {e}", file=sys.stderr)
+        raise SystemExit(2)
 
 # %% ../nbs/09_cli.ipynb #aee8b901
 def config_flags(p: argparse.ArgumentParser, cls, skip=()):
@@ -45,20 +67,47 @@ def config_from(args: argparse.Namespace, cls):
     given = {f.name: getattr(args, f.name) for f in fields(cls) if hasattr(args, f.name)}
     return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in given.items()})
 
-# %% ../nbs/09_cli.ipynb #9fea5017
-def _data_flag(p, required=True): p.add_argument('--data', required=required, help='prepared data directory')
+# %% ../nbs/09_cli.ipynb #bbd012a0
+def _add_synthetic(sub):
+    p = sub.add_parser('synthetic', help='write the synthetic data set in the prepared format')
+    p.add_argument('--out', required=True); p.add_argument('--n-train', type=int, default=480)
+    p.add_argument('--n-val', type=int, default=240); p.add_argument('--layout', default='ntu25', choices=sorted(LAYOUTS))
+    p.add_argument('--persons', type=int, default=1); p.add_argument('--max-persons', type=int, default=2)
+    p.add_argument('--classes', type=int, default=len(SYNTHETIC_CLASSES)); p.add_argument('--seed', type=int, default=0)
 
+def _run_synthetic(args) -> dict:
+    out = write_synthetic(args.out, args.n_train, args.n_val, LAYOUTS[args.layout], args.classes, args.persons, args.max_persons, seed=args.seed)
+    print(f"wrote synthetic data to {out}"); return dict(out=str(out))
+
+def _add_prepare(sub):
+    p = sub.add_parser('prepare', help='raw NTU RGB+D / PKU-MMD / N-UCLA files -> prepared data')
+    p.add_argument('dataset', choices=['ntu', 'pku', 'nucla'])
+    p.add_argument('--raw', required=True, help='ntu: the .skeleton folder; pku: the folder with skeleton/ and label/; nucla: the folder with all_sqe/')
+    p.add_argument('--out', required=True, help='the prepared data directory to write')
+    p.add_argument('--benchmark', default='xsub', help=f"ntu: xsub or xview (NTU-60), xsub120 or xset (NTU-120); one of {', '.join(NTU_BENCHMARKS)}")
+    p.add_argument('--missing-list', help='ntu: the official list of samples with missing skeletons')
+    p.add_argument('--split', help='pku: the official cross-subject.txt or cross-view.txt')
+    p.add_argument('--skip-bad', action='store_true', help='leave out bad samples (listed in skipped.txt) instead of stopping')
+    p.add_argument('--quiet', action='store_true')
+
+def _run_prepare(args) -> dict:
+    kw = dict(skip_bad=args.skip_bad, quiet=args.quiet)
+    if args.dataset == 'ntu':
+        benchmark = {'xsub': 'xsub60', 'xview': 'xview60', 'xset': 'xset120'}.get(args.benchmark, args.benchmark)
+        r = prepare_ntu(args.raw, args.out, benchmark, args.missing_list, **kw)
+    elif args.dataset == 'pku':
+        if not args.split: raise ValueError("pku needs --split (the official cross-subject.txt or cross-view.txt)")
+        r = prepare_pku(args.raw, args.split, args.out, **kw)
+    else: r = prepare_nucla(args.raw, args.out, **kw)
+    print(f"prepared {args.dataset}: {r['train']} train, {r['val']} val sequences, {r['skipped']} skipped -> {args.out}"); return r
+
+# %% ../nbs/09_cli.ipynb #50789a17
 def _pretrain_flags(p):
     d = PretrainConfig()
     p.add_argument('--method', default=d.method, choices=METHODS)
     p.add_argument('--stream', default=d.stream, choices=STREAMS)
-    p.add_argument('--epochs', type=int, default=d.epochs)
-    p.add_argument('--warmup-epochs', type=int, default=d.warmup_epochs)
-    p.add_argument('--batch-size', type=int, default=d.batch_size)
-    p.add_argument('--lr', type=float, default=d.lr)
-    p.add_argument('--weight-decay', type=float, default=d.weight_decay)
-    p.add_argument('--mask-joint', type=int, default=d.mask_joint)
-    p.add_argument('--mask-frame', type=int, default=d.mask_frame)
+    for name in ('epochs', 'warmup_epochs', 'batch_size', 'lr', 'weight_decay', 'mask_joint', 'mask_frame'):
+        p.add_argument('--' + name.replace('_', '-'), type=type(getattr(d, name)), default=getattr(d, name))
     p.add_argument('--projector-dim', type=int, default=d.projector_dims[0], help='width of the three projector layers')
     p.add_argument('--lambd', type=float, default=d.lambd, help='Barlow Twins off-diagonal weight (scale it with 1/width^2)')
     p.add_argument('--per-sample-augment', action='store_true', help='draw augmentations per sequence, not per batch')
@@ -88,6 +137,14 @@ def _document(p, d: PretrainConfig):
             text = f"{text} (default: {action.default})".strip()
         action.help = text
 
+# %% ../nbs/09_cli.ipynb #b8c05dfa
+def _add_pretrain(sub):
+    p = sub.add_parser('pretrain', help='self-supervised pretraining (PSTL or a baseline)')
+    p.add_argument('--data', help='prepared data directory (required unless --resume)')
+    p.add_argument('--out', required=True, help='run directory')
+    p.add_argument('--resume', action='store_true', help='continue the run in --out from its checkpoint')
+    _pretrain_flags(p)
+
 def _config(a) -> PretrainConfig:
     return PretrainConfig(data=a.data, out=a.out, method=a.method, stream=a.stream, epochs=a.epochs,
                           warmup_epochs=a.warmup_epochs, batch_size=a.batch_size, lr=a.lr, weight_decay=a.weight_decay,
@@ -95,38 +152,19 @@ def _config(a) -> PretrainConfig:
                           per_sample_augment=a.per_sample_augment, augment=a.augment, stream_conversion=a.stream_conversion,
                           drop_last=a.drop_last, seed=a.seed, device=a.device, amp=a.amp, quiet=a.quiet)
 
-def parser() -> argparse.ArgumentParser:
-    "The `pstl` argument parser."
-    top = argparse.ArgumentParser(prog='pstl', description='PSTL: self-supervised skeleton action representations from partial sequences.')
-    sub = top.add_subparsers(dest='command', required=True, metavar='COMMAND')
+def _run_pretrain(args) -> dict:
+    cfg = _config(args)
+    if args.resume and (Path(args.out)/'checkpoint.pt').exists():  # the run's own settings, with each flag given away from its default (pretrain names any clash)
+        given = {f.name for f in fields(cfg) if getattr(cfg, f.name) != getattr(PretrainConfig(data=args.data, out=args.out), f.name)}
+        cfg = replace(saved_config(args.out), **{k: getattr(cfg, k) for k in given - {'data'} | {'quiet', 'device'}})
+    out = pretrain(cfg, resume=args.resume)
+    if int(os.environ.get('RANK', 0)) == 0: print(f"pretrained encoder: {out/'encoder.pt'}")
+    return dict(out=str(out))
 
-    p = sub.add_parser('demo', help='synthetic data -> PSTL pretraining -> linear probe and kNN, with figures')
-    p.add_argument('--out', default='runs/demo'); p.add_argument('--epochs', type=int, default=8)
-    p.add_argument('--seed', type=int, default=0); p.add_argument('--quiet', action='store_true')
-    p.add_argument('--force', action='store_true', help='redo a demo made in --out with other settings')
+# %% ../nbs/09_cli.ipynb #ea99be4d
+def _data_flag(p, required=True): p.add_argument('--data', required=required, help='prepared data directory')
 
-    p = sub.add_parser('synthetic', help='write the synthetic data set in the prepared format')
-    p.add_argument('--out', required=True); p.add_argument('--n-train', type=int, default=480)
-    p.add_argument('--n-val', type=int, default=240); p.add_argument('--layout', default='ntu25', choices=sorted(LAYOUTS))
-    p.add_argument('--persons', type=int, default=1); p.add_argument('--max-persons', type=int, default=2)
-    p.add_argument('--classes', type=int, default=len(SYNTHETIC_CLASSES)); p.add_argument('--seed', type=int, default=0)
-
-    p = sub.add_parser('prepare', help='raw NTU RGB+D / PKU-MMD / N-UCLA files -> prepared data')
-    p.add_argument('dataset', choices=['ntu', 'pku', 'nucla'])
-    p.add_argument('--raw', required=True, help='ntu: the .skeleton folder; pku: the folder with skeleton/ and label/; nucla: the folder with all_sqe/')
-    p.add_argument('--out', required=True, help='the prepared data directory to write')
-    p.add_argument('--benchmark', default='xsub', help=f"ntu: xsub or xview (NTU-60), xsub120 or xset (NTU-120); one of {', '.join(NTU_BENCHMARKS)}")
-    p.add_argument('--missing-list', help='ntu: the official list of samples with missing skeletons')
-    p.add_argument('--split', help='pku: the official cross-subject.txt or cross-view.txt')
-    p.add_argument('--skip-bad', action='store_true', help='leave out bad samples (listed in skipped.txt) instead of stopping')
-    p.add_argument('--quiet', action='store_true')
-
-    p = sub.add_parser('pretrain', help='self-supervised pretraining (PSTL or a baseline)')
-    p.add_argument('--data', help='prepared data directory (required unless --resume)')
-    p.add_argument('--out', required=True, help='run directory')
-    p.add_argument('--resume', action='store_true', help='continue the run in --out from its checkpoint')
-    _pretrain_flags(p)
-
+def _add_probes(sub):
     for name, text in (('linear', 'linear evaluation of a frozen encoder'), ('knn', 'kNN evaluation of a frozen encoder')):
         p = sub.add_parser(name, help=text)
         _data_flag(p); p.add_argument('--weights', required=True, help="encoder.pt (pstl's), or the authors' or AimCLR's published checkpoint")
@@ -137,50 +175,6 @@ def parser() -> argparse.ArgumentParser:
             p.add_argument('--standardize', action='store_true', help="z-score the features first (not in the authors' protocol)")
         else: p.add_argument('--k', type=int, default=20, help='neighbours that vote')
 
-    p = sub.add_parser('finetune', help='fine-tune encoder + classifier (semi-supervised with --label-fraction)')
-    _data_flag(p); p.add_argument('--weights', help='encoder.pt; without it the encoder is trained from scratch')
-    p.add_argument('--out', help='where to write results when there are no --weights')
-    p.add_argument('--stream', default=None, choices=STREAMS, help="default: the encoder's stream (joint from scratch)")
-    config_flags(p, FinetuneConfig, skip=('device', 'quiet'))
-    p.add_argument('--device', default='auto'); p.add_argument('--quiet', action='store_true')
-
-    p = sub.add_parser('study', help="seeds, labels, fine-tuning and missing joints, on N-UCLA or any prepared data (resumable, in pieces)")
-    p.add_argument('dataset', choices=['nucla', 'prepared'], help='nucla: prepare N-UCLA from --raw; prepared: a prepared data set, --data')
-    p.add_argument('--raw', help='nucla: the N-UCLA folder with all_sqe/')
-    p.add_argument('--data', help='prepared: the prepared data directory')
-    p.add_argument('--work', default='runs/study', help='prepared data, pretraining runs and kept pieces (large)')
-    p.add_argument('--results', default='results/study', help='results.csv, summary.csv, config.json and the figures (small)')
-    p.add_argument('--parts', nargs='+', default=list(PARTS), choices=PARTS, help='the parts to compute now (default: all)')
-    p.add_argument('--seeds', nargs='+', type=int, default=[0, 1, 2], help='the seeds to compute now (default: 0 1 2)')
-    p.add_argument('--methods', nargs='+', default=list(STUDY_METHODS), choices=STUDY_METHODS, help='the methods to compute now (default: all)')
-    p.add_argument('--quiet', action='store_true', help='no progress bars')
-    p.add_argument('--force', action='store_true', help='recompute pieces kept in --work with other settings')
-    config_flags(p, StudyConfig)
-
-    p = sub.add_parser('departures', help="each departure from the authors' recipe measured on N-UCLA's training views (resumable)")
-    p.add_argument('--raw', required=True, help='the N-UCLA folder with all_sqe/')
-    p.add_argument('--work', default='runs/departures', help='data and runs (large)')
-    p.add_argument('--results', default='results/departures', help='results.csv, summary.csv, config.json (small)')
-    p.add_argument('--only', nargs='+', choices=list(DEPARTURES), help='run these departures only (default: all)')
-    config_flags(p, DepartureConfig)
-
-    p = sub.add_parser('ensemble', help='fuse the linear-probe logits of joint, motion and bone encoders')
-    _data_flag(p); p.add_argument('--weights', nargs='+', required=True, help='encoder.pt files evaluated by `pstl linear`')
-    p.add_argument('--fusion', type=float, nargs='+', default=[0.6, 0.6, 0.4], help='one weight per encoder')
-    p.add_argument('--out', help='folder for ensemble.json (default: beside the first weights)')
-
-    p = sub.add_parser('bench', help="pretraining and linear-evaluation speed against the authors' execution")
-    d = BenchConfig()
-    p.add_argument('--quick', action='store_true', help=f"smaller: {', '.join(f'{k}={v}' for k, v in QUICK.items())}")
-    p.add_argument('--batch-size', type=int); p.add_argument('--steps', type=int); p.add_argument('--warmup', type=int)
-    p.add_argument('--projector', type=int)
-    p.add_argument('--linear-epochs', type=int); p.add_argument('--linear-samples', type=int)
-    p.add_argument('--threads', type=int, default=d.threads, help='0: every core available')
-    p.add_argument('--device', default='auto', help="'auto': the CPU, and CUDA too when present; or 'cpu' or 'cuda'")
-    p.add_argument('--out', help='folder for bench.json and bench.log')
-    return top
-
-# %% ../nbs/09_cli.ipynb #c518bb37
 def _features(weights, data, stream=None):
     encoder, saved_stream = load_encoder(weights, 'cuda' if torch.cuda.is_available() else 'cpu')
     stream = stream or saved_stream
@@ -191,80 +185,109 @@ def _report(result, path):
     keys = [k for k in ('protocol', 'top1', 'top5', 'best_top1', 'best_epoch', 'k', 'labelled') if k in result]
     print(' '.join(f"{k}={result[k]:.2f}" if isinstance(result[k], float) else f"{k}={result[k]}" for k in keys), f"-> {path}")
 
-def run(args) -> dict:
-    "Carry out one parsed command; returns its result."
-    c, t0 = args.command, time.perf_counter()
-    if c == 'synthetic':
-        out = write_synthetic(args.out, args.n_train, args.n_val, LAYOUTS[args.layout], args.classes, args.persons, args.max_persons, seed=args.seed)
-        print(f"wrote synthetic data to {out}"); return dict(out=str(out))
-    if c == 'prepare':
-        kw = dict(skip_bad=args.skip_bad, quiet=args.quiet)
-        if args.dataset == 'ntu':
-            benchmark = {'xsub': 'xsub60', 'xview': 'xview60', 'xset': 'xset120'}.get(args.benchmark, args.benchmark)
-            r = prepare_ntu(args.raw, args.out, benchmark, args.missing_list, **kw)
-        elif args.dataset == 'pku':
-            if not args.split: raise ValueError("pku needs --split (the official cross-subject.txt or cross-view.txt)")
-            r = prepare_pku(args.raw, args.split, args.out, **kw)
-        else: r = prepare_nucla(args.raw, args.out, **kw)
-        print(f"prepared {args.dataset}: {r['train']} train, {r['val']} val sequences, {r['skipped']} skipped -> {args.out}"); return r
-    if c == 'pretrain':
-        cfg = _config(args)
-        if args.resume and (Path(args.out)/'checkpoint.pt').exists():  # the run's own settings, with each flag given away from its default (pretrain names any clash)
-            given = {f.name for f in fields(cfg) if getattr(cfg, f.name) != getattr(PretrainConfig(data=args.data, out=args.out), f.name)}
-            cfg = replace(saved_config(args.out), **{k: getattr(cfg, k) for k in given - {'data'} | {'quiet', 'device'}})
-        out = pretrain(cfg, resume=args.resume)
-        if int(os.environ.get('RANK', 0)) == 0: print(f"pretrained encoder: {out/'encoder.pt'}")
-        return dict(out=str(out))
-    if c == 'bench': return _bench(args)
-    if c == 'linear':
-        if args.epochs < 1: raise ValueError(f"--epochs {args.epochs}: the probe needs at least one epoch")
-        ftr, fva, train, val = _features(args.weights, args.data, args.stream)
-        r = linear_probe(ftr, train.labels, fva, val.labels, epochs=args.epochs, lr=args.lr, batch_size=args.batch_size, seed=args.seed,
-                         standardize=args.standardize)
-        _report(r, write_result(Path(args.weights).parent, 'linear', r, time.perf_counter() - t0)); return r
-    if c == 'knn':
-        ftr, fva, train, val = _features(args.weights, args.data, args.stream)
-        r = knn(ftr, train.labels, fva, val.labels, k=args.k)
-        _report(r, write_result(Path(args.weights).parent, 'knn', r, time.perf_counter() - t0)); return r
-    if c == 'finetune':
-        train, val = load_prepared(args.data, 'train'), load_prepared(args.data, 'val')
-        if args.weights: encoder, stream = load_encoder(args.weights)
-        elif args.out: encoder, stream = STGCN(train.layout), 'joint'
-        else: raise ValueError("finetune needs --weights, or --out to train from scratch")
-        torch.manual_seed(args.seed)
-        cfg = config_from(args, FinetuneConfig)
-        r = finetune(encoder, train, val, cfg, stream=args.stream or stream)
-        name = 'finetune' if args.label_fraction >= 1 else f'semi_{args.label_fraction:g}'
-        folder = Path(args.weights).parent if args.weights else Path(args.out)
-        save_classifier(folder/f'{name}.pt', r['model'])  # the fine-tuned model, for load_encoder and load_classifier
-        _report(r, write_result(folder, name, r, time.perf_counter() - t0)); return r
-    if c == 'ensemble':
-        val = load_prepared(args.data, 'val')
-        logits = []
-        for w in args.weights:
-            f = Path(w).parent/'linear_logits.npy'
-            if not f.exists(): raise FileNotFoundError(f"{f}: missing; run `pstl linear --weights {w}` first")
-            logits.append(np.load(f))
-            if logits[-1].shape[0] != len(val): raise ValueError(f"{f}: {logits[-1].shape[0]} rows for {len(val)} validation sequences")
-        r = ensemble(logits, val.labels, args.fusion)
-        _report(r, write_result(args.out or Path(args.weights[0]).parent, 'ensemble', r, time.perf_counter() - t0)); return r
-    if c == 'demo': return demo(args.out, args.epochs, args.seed, args.quiet, args.force)
-    if c == 'departures':
-        summary = departure_study(args.raw, args.work, args.results, config_from(args, DepartureConfig), args.only)
-        print(summary.to_string(index=False), f"\n-> {Path(args.results)/'summary.csv'}")
-        return dict(summary=summary)
-    if c == 'study':
-        if args.dataset == 'nucla':
-            if not args.raw: raise ValueError("study nucla needs --raw, the N-UCLA folder with all_sqe/")
-            data = Path(args.work)/'data'
-            if not (data/'val_label.pkl').exists(): prepare_nucla(args.raw, data, quiet=args.quiet)
-        elif not (data := args.data): raise ValueError("study prepared needs --data, a prepared data directory")
-        table = run_study(data, args.work, args.results, config_from(args, StudyConfig), args.parts, tuple(args.seeds), args.methods,
-                          args.force, args.quiet)
-        print(targets(table).to_string(index=False), f"\n-> {Path(args.results)/'results.csv'}")
-        return dict(table=table)
+def _run_linear(args) -> dict:
+    if args.epochs < 1: raise ValueError(f"--epochs {args.epochs}: the probe needs at least one epoch")
+    t0 = time.perf_counter()
+    ftr, fva, train, val = _features(args.weights, args.data, args.stream)
+    r = linear_probe(ftr, train.labels, fva, val.labels, epochs=args.epochs, lr=args.lr, batch_size=args.batch_size, seed=args.seed,
+                     standardize=args.standardize)
+    _report(r, write_result(Path(args.weights).parent, 'linear', r, time.perf_counter() - t0)); return r
 
-def _bench(args) -> dict:
+def _run_knn(args) -> dict:
+    t0 = time.perf_counter()
+    ftr, fva, train, val = _features(args.weights, args.data, args.stream)
+    r = knn(ftr, train.labels, fva, val.labels, k=args.k)
+    _report(r, write_result(Path(args.weights).parent, 'knn', r, time.perf_counter() - t0)); return r
+
+# %% ../nbs/09_cli.ipynb #ac157715
+def _add_finetune(sub):
+    p = sub.add_parser('finetune', help='fine-tune encoder + classifier (semi-supervised with --label-fraction)')
+    _data_flag(p); p.add_argument('--weights', help='encoder.pt; without it the encoder is trained from scratch')
+    p.add_argument('--out', help='where to write results when there are no --weights')
+    p.add_argument('--stream', default=None, choices=STREAMS, help="default: the encoder's stream (joint from scratch)")
+    config_flags(p, FinetuneConfig, skip=('device', 'quiet'))
+    p.add_argument('--device', default='auto'); p.add_argument('--quiet', action='store_true')
+
+def _run_finetune(args) -> dict:
+    t0 = time.perf_counter()
+    train, val = load_prepared(args.data, 'train'), load_prepared(args.data, 'val')
+    if args.weights: encoder, stream = load_encoder(args.weights)
+    elif args.out: encoder, stream = STGCN(train.layout), 'joint'
+    else: raise ValueError("finetune needs --weights, or --out to train from scratch")
+    torch.manual_seed(args.seed)
+    r = finetune(encoder, train, val, config_from(args, FinetuneConfig), stream=args.stream or stream)
+    name = 'finetune' if args.label_fraction >= 1 else f'semi_{args.label_fraction:g}'
+    folder = Path(args.weights).parent if args.weights else Path(args.out)
+    save_classifier(folder/f'{name}.pt', r['model'])  # the fine-tuned model, for load_encoder and load_classifier
+    _report(r, write_result(folder, name, r, time.perf_counter() - t0)); return r
+
+def _add_ensemble(sub):
+    p = sub.add_parser('ensemble', help='fuse the linear-probe logits of joint, motion and bone encoders')
+    _data_flag(p); p.add_argument('--weights', nargs='+', required=True, help='encoder.pt files evaluated by `pstl linear`')
+    p.add_argument('--fusion', type=float, nargs='+', default=[0.6, 0.6, 0.4], help='one weight per encoder')
+    p.add_argument('--out', help='folder for ensemble.json (default: beside the first weights)')
+
+def _run_ensemble(args) -> dict:
+    t0, val, logits = time.perf_counter(), load_prepared(args.data, 'val'), []
+    for w in args.weights:
+        f = Path(w).parent/'linear_logits.npy'
+        if not f.exists(): raise FileNotFoundError(f"{f}: missing; run `pstl linear --weights {w}` first")
+        logits.append(np.load(f))
+        if logits[-1].shape[0] != len(val): raise ValueError(f"{f}: {logits[-1].shape[0]} rows for {len(val)} validation sequences")
+    r = ensemble(logits, val.labels, args.fusion)
+    _report(r, write_result(args.out or Path(args.weights[0]).parent, 'ensemble', r, time.perf_counter() - t0)); return r
+
+# %% ../nbs/09_cli.ipynb #5b8b6baa
+def _add_study(sub):
+    p = sub.add_parser('study', help="seeds, labels, fine-tuning and missing joints, on N-UCLA or any prepared data (resumable, in pieces)")
+    p.add_argument('dataset', choices=['nucla', 'prepared'], help='nucla: prepare N-UCLA from --raw; prepared: a prepared data set, --data')
+    p.add_argument('--raw', help='nucla: the N-UCLA folder with all_sqe/')
+    p.add_argument('--data', help='prepared: the prepared data directory')
+    p.add_argument('--work', default='runs/study', help='prepared data and pretraining runs (large)')
+    p.add_argument('--results', default='results/study', help="the pieces' records, results.csv, summary.csv, config.json and the figures (small)")
+    p.add_argument('--parts', nargs='+', default=list(PARTS), choices=PARTS, help='the parts to compute now (default: all)')
+    p.add_argument('--seeds', nargs='+', type=int, default=[0, 1, 2], help='the seeds to compute now (default: 0 1 2)')
+    p.add_argument('--methods', nargs='+', default=list(STUDY_METHODS), choices=STUDY_METHODS, help='the methods to compute now (default: all)')
+    p.add_argument('--quiet', action='store_true', help='no progress bars')
+    p.add_argument('--force', action='store_true', help='recompute pieces kept with other settings')
+    config_flags(p, StudyConfig)
+
+def _run_study(args) -> dict:
+    if args.dataset == 'nucla':
+        if not args.raw: raise ValueError("study nucla needs --raw, the N-UCLA folder with all_sqe/")
+        data = Path(args.work)/'data'
+        if not (data/'val_label.pkl').exists(): prepare_nucla(args.raw, data, quiet=args.quiet)
+    elif not (data := args.data): raise ValueError("study prepared needs --data, a prepared data directory")
+    table = run_study(data, args.work, args.results, config_from(args, StudyConfig), args.parts, tuple(args.seeds), args.methods,
+                      args.force, args.quiet)
+    print(targets(table).to_string(index=False), f"\n-> {Path(args.results)/'results.csv'}")
+    return dict(table=table)
+
+def _add_departures(sub):
+    p = sub.add_parser('departures', help="each departure from the authors' recipe measured on N-UCLA's training views (resumable)")
+    p.add_argument('--raw', required=True, help='the N-UCLA folder with all_sqe/')
+    p.add_argument('--work', default='runs/departures', help='data and runs (large)')
+    p.add_argument('--results', default='results/departures', help='results.csv, summary.csv, config.json (small)')
+    p.add_argument('--only', nargs='+', choices=list(DEPARTURES), help='run these departures only (default: all)')
+    config_flags(p, DepartureConfig)
+
+def _run_departures(args) -> dict:
+    summary = departure_study(args.raw, args.work, args.results, config_from(args, DepartureConfig), args.only)
+    print(summary.to_string(index=False), f"\n-> {Path(args.results)/'summary.csv'}")
+    return dict(summary=summary)
+
+# %% ../nbs/09_cli.ipynb #1bd21239
+def _add_bench(sub):
+    p = sub.add_parser('bench', help="pretraining and linear-evaluation speed against the authors' execution")
+    p.add_argument('--quick', action='store_true', help=f"smaller: {', '.join(f'{k}={v}' for k, v in QUICK.items())}")
+    p.add_argument('--batch-size', type=int); p.add_argument('--steps', type=int); p.add_argument('--warmup', type=int)
+    p.add_argument('--projector', type=int)
+    p.add_argument('--linear-epochs', type=int); p.add_argument('--linear-samples', type=int)
+    p.add_argument('--threads', type=int, default=BenchConfig().threads, help='0: every core available')
+    p.add_argument('--device', default='auto', help="'auto': the CPU, and CUDA too when present; or 'cpu' or 'cuda'")
+    p.add_argument('--out', help='folder for bench.json and bench.log')
+
+def _run_bench(args) -> dict:
     given = {k: getattr(args, k) for k in ('batch_size', 'steps', 'warmup', 'projector', 'linear_epochs', 'linear_samples')
              if getattr(args, k) is not None}
     if args.device == 'auto': devices = ['cpu'] + (['cuda'] if torch.cuda.is_available() else [])
@@ -283,21 +306,42 @@ def _bench(args) -> dict:
     print(json.dumps(summary))  # last line: the machine-readable summary
     return summary
 
-def main(argv=None):
-    "Entry point of the `pstl` console script."
-    args = parser().parse_args(argv)
-    keep_freed_memory()  # the command's process is its own: glibc keeps freed memory for the next step (06_pretrain)
-    try: run(args)
-    except (ValueError, FileNotFoundError, FileExistsError, FloatingPointError) as e:
-        print(f"pstl {args.command}: error: {e}", file=sys.stderr)
-        raise SystemExit(2)
+# %% ../nbs/09_cli.ipynb #bcbbf2b6
+def _demo_table(train: SkeletonSet, val: SkeletonSet, encoder: STGCN, seed: int, out: Path) -> tuple:
+    "PSTL, a random encoder and the raw coordinates under each probe; (the table, each one's test features, PSTL's linear result)."
+    import pandas as pd
+    torch.manual_seed(seed)
+    rows, features = [], {}
+    for name, enc in (('PSTL', encoder), ('random init', STGCN(train.layout).eval()), ('raw coordinates', None)):
+        ftr, fva = (extract_features(enc, train), extract_features(enc, val)) if enc else (raw_features(train), raw_features(val))
+        features[name] = fva
+        linear = linear_probe(ftr, train.labels, fva, val.labels, seed=seed)
+        if name == 'PSTL': write_result(out/'pstl', 'linear', linear); pstl_linear = linear
+        rows.append({'encoder': name, 'linear (authors)': linear['top1'], 'linear, best epoch': linear['best_top1'],
+                     'linear (standardised)': linear_probe(ftr, train.labels, fva, val.labels, standardize=True, seed=seed)['top1'],
+                     'knn': knn(ftr, train.labels, fva, val.labels)['top1']})
+    return pd.DataFrame(rows), features, pstl_linear
 
-# %% ../nbs/09_cli.ipynb #4b94aa26
+def _demo_figures(out: Path, val: SkeletonSet, features: dict, pstl_linear: dict) -> Path:
+    "The pretraining curve, PSTL's confusion matrix and the t-SNE of PSTL's and the random encoder's features, in `out/figures`."
+    import matplotlib.pyplot as plt
+    names, figures = [c[0] for c in SYNTHETIC_CLASSES], out/'figures'
+    figures.mkdir(parents=True, exist_ok=True)
+    ax = read_metrics(out/'pstl').plot(x='epoch', y=['temporal', 'spatial'], figsize=(5, 3), title='PSTL pretraining loss')
+    ax.figure.tight_layout(); ax.figure.savefig(figures/'training_curve.png', dpi=100); plt.close(ax.figure)
+    ax = plot_confusion(confusion_matrix(pstl_linear['logits'].argmax(1), val.labels, len(names)), names,
+                        title=f"PSTL linear probe, top-1 {pstl_linear['top1']:.1f}%")
+    ax.figure.tight_layout(); ax.figure.savefig(figures/'confusion_matrix.png', dpi=100); plt.close(ax.figure)
+    fig, axs = plt.subplots(1, 2, figsize=(11, 4.5))
+    for ax, name in zip(axs, ('PSTL', 'random init')): plot_tsne(features[name], val.labels, names, ax=ax, title=f't-SNE, {name} encoder')
+    fig.tight_layout(); fig.savefig(figures/'tsne.png', dpi=100); plt.close(fig)
+    return figures
+
+# %% ../nbs/09_cli.ipynb #e449e4b6
 def demo(out='runs/demo', epochs: int = 8, seed: int = 0, quiet: bool = False, force: bool = False) -> dict:
     "The whole pipeline on the synthetic set: data, PSTL pretraining, linear probe and kNN, figures."
-    import pandas as pd, matplotlib
+    import matplotlib
     matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
     t0, out = time.perf_counter(), Path(out)
     data = out/'data'
     # a 1024-wide projector needs the authors' lambda scaled by (6144 / 1024)^2, and a lower lr (see 08_missing_joints)
@@ -310,38 +354,28 @@ def demo(out='runs/demo', epochs: int = 8, seed: int = 0, quiet: bool = False, f
             import shutil
             for part in ('data', 'pstl', 'figures'): shutil.rmtree(out/part, ignore_errors=True)
     if not (data/'val_label.pkl').exists(): write_synthetic(data, 480, 240, max_persons=1, seed=seed)
-    resume = (out/'pstl'/'checkpoint.pt').exists()
-    if not (out/'pstl'/'encoder.pt').exists(): pretrain(cfg, resume=resume)
+    if not (out/'pstl'/'encoder.pt').exists(): pretrain(cfg, resume=(out/'pstl'/'checkpoint.pt').exists())
     train, val = load_prepared(data, 'train'), load_prepared(data, 'val')
-    encoder, stream = load_encoder(out/'pstl'/'encoder.pt')
-    torch.manual_seed(seed)
-    random_encoder = STGCN(train.layout).eval()
-    rows, features = [], {}
-    for name, enc in (('PSTL', encoder), ('random init', random_encoder), ('raw coordinates', None)):
-        ftr, fva = (extract_features(enc, train), extract_features(enc, val)) if enc else (raw_features(train), raw_features(val))
-        features[name] = fva
-        linear = linear_probe(ftr, train.labels, fva, val.labels, seed=seed)
-        if name == 'PSTL': write_result(out/'pstl', 'linear', linear); pstl_linear = linear
-        rows.append({'encoder': name, 'linear (authors)': linear['top1'], 'linear, best epoch': linear['best_top1'],
-                     'linear (standardised)': linear_probe(ftr, train.labels, fva, val.labels, standardize=True, seed=seed)['top1'],
-                     'knn': knn(ftr, train.labels, fva, val.labels)['top1']})
-    table = pd.DataFrame(rows)
+    table, features, pstl_linear = _demo_table(train, val, load_encoder(out/'pstl'/'encoder.pt')[0], seed, out)
     table.round(2).to_csv(out/'results.csv', index=False)
-    names = [c[0] for c in SYNTHETIC_CLASSES]
-    figures = out/'figures'; figures.mkdir(parents=True, exist_ok=True)
-    m = read_metrics(out/'pstl')
-    ax = m.plot(x='epoch', y=['temporal', 'spatial'], figsize=(5, 3), title='PSTL pretraining loss'); ax.figure.tight_layout()
-    ax.figure.savefig(figures/'training_curve.png', dpi=100); plt.close(ax.figure)
-    ax = plot_confusion(confusion_matrix(pstl_linear['logits'].argmax(1), val.labels, len(names)), names,
-                        title=f"PSTL linear probe, top-1 {pstl_linear['top1']:.1f}%")
-    ax.figure.tight_layout(); ax.figure.savefig(figures/'confusion_matrix.png', dpi=100); plt.close(ax.figure)
-    fig, axs = plt.subplots(1, 2, figsize=(11, 4.5))
-    for ax, name in zip(axs, ('PSTL', 'random init')): plot_tsne(features[name], val.labels, names, ax=ax, title=f't-SNE, {name} encoder')
-    fig.tight_layout(); fig.savefig(figures/'tsne.png', dpi=100); plt.close(fig)
-    print(f"\nPSTL demo on the synthetic set ({len(train)} train / {len(val)} test sequences, {len(names)} classes), "
+    figures = _demo_figures(out, val, features, pstl_linear)
+    print(f"\nPSTL demo on the synthetic set ({len(train)} train / {len(val)} test sequences, {len(SYNTHETIC_CLASSES)} classes), "
           f"{epochs} pretraining epochs, {time.perf_counter() - t0:.0f} s\n")
     print(table.to_string(index=False, float_format=lambda v: f'{v:.1f}', na_rep='-'))
     print("\ntop-1 % on the test split; 'best epoch' is chosen on the test set (as the authors' logger does), "
           "'standardised' z-scores the features before the probe (not the authors' protocol)")
     print(f"results: {out/'results.csv'}\nfigures: {figures}/")
     return dict(table=table)
+
+# %% ../nbs/09_cli.ipynb #2cb3dff3
+def _add_demo(sub):
+    p = sub.add_parser('demo', help='synthetic data -> PSTL pretraining -> linear probe and kNN, with figures')
+    p.add_argument('--out', default='runs/demo'); p.add_argument('--epochs', type=int, default=8)
+    p.add_argument('--seed', type=int, default=0); p.add_argument('--quiet', action='store_true')
+    p.add_argument('--force', action='store_true', help='redo a demo made in --out with other settings')
+
+def _run_demo(args) -> dict: return demo(args.out, args.epochs, args.seed, args.quiet, args.force)
+
+COMMANDS = dict(demo=_run_demo, synthetic=_run_synthetic, prepare=_run_prepare, pretrain=_run_pretrain, linear=_run_linear,
+                knn=_run_knn, finetune=_run_finetune, ensemble=_run_ensemble, study=_run_study, departures=_run_departures,
+                bench=_run_bench)  # what `run` calls for each command
