@@ -7,7 +7,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 from .graph import Layout
-from .data import rotation_matrix
+from .core import rotation_matrix
 
 # %% auto #0
 __all__ = ['STREAMS', 'shear', 'temporal_crop', 'random_rotation', 'random_flip', 'augment', 'to_stream']

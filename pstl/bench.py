@@ -14,7 +14,8 @@ import torch.nn.functional as F
 from torch import nn, Tensor
 
 from .graph import NTU25
-from .data import SkeletonSet, make_synthetic
+from .data import SkeletonSet
+from .synthetic import make_synthetic
 from .encoder import STGCN, FastDropout
 from . import reference
 from .pretrain import PretrainConfig, PSTLModel, draw_views, step_loss, _optimizer, keep_freed_memory

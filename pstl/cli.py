@@ -11,8 +11,10 @@ import numpy as np
 import torch
 
 from .graph import LAYOUTS
-from .data import (SkeletonSet, atomic_write, provenance, write_synthetic, load_prepared, SYNTHETIC_CLASSES, prepare_ntu, prepare_pku, prepare_nucla,
-                       NTU_BENCHMARKS)
+from .core import atomic_write, provenance, pick_device
+from .data import SkeletonSet, load_prepared
+from .synthetic import write_synthetic, SYNTHETIC_CLASSES
+from .datasets import prepare_ntu, prepare_pku, prepare_nucla, NTU_BENCHMARKS
 from .augment import STREAMS
 from .pretrain import PretrainConfig, METHODS, AUGMENT, CONVERSION, pretrain, read_metrics, saved_config, config_differences, keep_freed_memory
 from dataclasses import asdict, fields, replace
@@ -176,7 +178,7 @@ def _add_probes(sub):
         else: p.add_argument('--k', type=int, default=20, help='neighbours that vote')
 
 def _features(weights, data, stream=None):
-    encoder, saved_stream = load_encoder(weights, 'cuda' if torch.cuda.is_available() else 'cpu')
+    encoder, saved_stream = load_encoder(weights, pick_device())
     stream = stream or saved_stream
     train, val = load_prepared(data, 'train'), load_prepared(data, 'val')
     return extract_features(encoder, train, stream), extract_features(encoder, val, stream), train, val

@@ -14,10 +14,11 @@ from torch import nn, Tensor
 import torch.nn.functional as F
 
 from .graph import Layout, NTU25
-from .data import SkeletonSet, atomic_write, label_fraction_indices, provenance
+from .core import atomic_write, provenance, pick_device, progress
+from .data import SkeletonSet, label_fraction_indices
 from .augment import augment, to_stream
 from .encoder import STGCN
-from .pretrain import load_checkpoint, save_encoder, error_line, _progress
+from .pretrain import load_checkpoint, save_encoder, error_line
 
 # %% auto #0
 __all__ = ['from_published', 'load_encoder', 'extract_features', 'raw_features', 'topk_accuracy', 'confusion_matrix',
@@ -209,7 +210,7 @@ def finetune(
 ) -> dict:
     "Train encoder and classifier on (a fraction of) the labels; final- and best-epoch accuracy on `val`."
     _check_layout(encoder, train, ' (train)'); _check_layout(encoder, val, ' (val)')
-    device = torch.device('cuda' if cfg.device == 'auto' and torch.cuda.is_available() else ('cpu' if cfg.device == 'auto' else cfg.device))
+    device = pick_device(cfg.device)
     num_classes = num_classes or max(train.num_classes, val.num_classes)
     labelled = train if cfg.label_fraction >= 1 else train.subset(label_fraction_indices(train.labels, cfg.label_fraction, cfg.seed))
     torch.manual_seed(cfg.seed)
@@ -223,7 +224,7 @@ def finetune(
         model.train()
         order = torch.randperm(len(labelled), generator=g)
         steps = max(1, len(labelled) // batch)
-        bar = _progress(steps, f'fine-tune {epoch + 1}/{cfg.epochs}', cfg.quiet)
+        bar = progress(steps, f'fine-tune {epoch + 1}/{cfg.epochs}', cfg.quiet)
         for step in range(steps):
             idx = np.sort(order[step * batch:(step + 1) * batch].numpy())
             x = labelled.batch(idx, device)

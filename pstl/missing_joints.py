@@ -12,7 +12,9 @@ import numpy as np
 import torch
 
 from .graph import Layout, PART_NAMES
-from .data import SkeletonSet, load_prepared, save_prepared, prepare_nucla, atomic_write, provenance
+from .core import atomic_write, provenance
+from .data import SkeletonSet, load_prepared, save_prepared
+from .datasets import prepare_nucla
 from .encoder import STGCN
 from .pretrain import PretrainConfig, pretrain, saved_config, config_differences, read_metrics
 from .evaluate import load_encoder, extract_features, linear_probe, knn, topk_accuracy, raw_features, predict

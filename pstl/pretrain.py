@@ -16,7 +16,8 @@ import torch.nn.functional as F
 from torch.utils.data import DistributedSampler
 
 from .graph import Layout
-from .data import SkeletonSet, load_prepared, atomic_write
+from .core import atomic_write, pick_device, progress
+from .data import SkeletonSet, load_prepared
 from .augment import augment, to_stream, STREAMS
 from .masks import (central_spatial_mask, random_joint_mask, motion_attention_temporal_mask, random_frame_mask,
                         select_frames, _check_mask_joint, _check_mask_frame)
@@ -207,19 +208,11 @@ def load_checkpoint(path, device='cpu') -> dict:
     except Exception as e: raise ValueError(f"{path}: not a file written by torch.save ({error_line(e)})") from None
 
 # %% ../nbs/06_pretrain.ipynb #fa5baf62
-def _device(cfg):
-    "The device `cfg.device` names: 'auto' is CUDA when present; a name that cannot work here is one line."
-    if cfg.device == 'auto': return torch.device('cuda' if torch.cuda.is_available() else 'cpu')
-    if cfg.device != 'cpu' and not cfg.device.split(':')[0] == 'cuda':
-        raise ValueError(f"--device {cfg.device}: use 'auto', 'cpu', 'cuda' or 'cuda:N'")
-    if cfg.device != 'cpu' and not torch.cuda.is_available(): raise ValueError(f"--device {cfg.device}: no CUDA device here")
-    return torch.device(cfg.device)
-
 def _distributed(cfg) -> tuple:
     "(rank, world size, device, whether this call joined the process group): joins it when started by torchrun (WORLD_SIZE > 1)."
     world = int(os.environ.get('WORLD_SIZE', 1))
-    if world == 1: return 0, 1, _device(cfg), False
-    device = _device(cfg)
+    if world == 1: return 0, 1, pick_device(cfg.device), False
+    device = pick_device(cfg.device)
     if device.type == 'cuda': device = torch.device('cuda', int(os.environ.get('LOCAL_RANK', 0))); torch.cuda.set_device(device)
     joined = not dist.is_initialized()
     if joined: dist.init_process_group('nccl' if device.type == 'cuda' else 'gloo')
@@ -255,10 +248,6 @@ def read_metrics(run) -> 'pd.DataFrame':
     "A run's `metrics.jsonl` as a table."
     import pandas as pd
     return pd.read_json(Path(run)/'metrics.jsonl', lines=True)
-
-def _progress(total, desc, quiet):
-    from tqdm.auto import tqdm
-    return tqdm(total=total, desc=desc, disable=quiet, leave=False, dynamic_ncols=True)
 
 # %% ../nbs/06_pretrain.ipynb #5093743d
 def _optimizer(model, cfg):
@@ -319,7 +308,7 @@ def _epoch(model, opt, scaler, train: SkeletonSet, order, cfg: PretrainConfig, g
     per_rank, device = cfg.batch_size // world, next(model.parameters()).device
     steps = epoch_steps(len(order), per_rank, cfg.drop_last)
     sums, seen, t0 = {}, 0, time.perf_counter()
-    bar = _progress(steps, f"epoch {epoch + 1}/{cfg.epochs}", quiet)
+    bar = progress(steps, f"epoch {epoch + 1}/{cfg.epochs}", quiet)
     for step in range(steps):
         x = train.batch(np.sort(order[step * per_rank:(step + 1) * per_rank]), device)
         seen += len(x) * world

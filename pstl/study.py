@@ -11,7 +11,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .data import SkeletonSet, load_prepared, prepare_nucla, atomic_write, provenance, label_fraction_indices
+from .core import atomic_write, provenance
+from .data import SkeletonSet, load_prepared, label_fraction_indices
+from .datasets import prepare_nucla
 from .encoder import STGCN
 from .pretrain import PretrainConfig, pretrain, saved_config, config_differences, read_metrics
 from .evaluate import load_encoder, extract_features, linear_probe, knn, topk_accuracy, raw_features, finetune, FinetuneConfig, predict

@@ -8,7 +8,8 @@ import torch
 
 from pstl import pretrain as pretrain_module
 from pstl.cli import main
-from pstl.data import write_synthetic, load_prepared
+from pstl.data import load_prepared
+from pstl.synthetic import write_synthetic
 
 TINY = ['--epochs', '3', '--warmup-epochs', '1', '--batch-size', '8', '--projector-dim', '32', '--quiet']
 

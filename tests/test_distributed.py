@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from pstl.data import write_synthetic
+from pstl.synthetic import write_synthetic
 
 HERE = Path(__file__).parent
 

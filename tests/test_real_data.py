@@ -5,8 +5,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pstl.data import (read_ntu_skeleton, ntu_coordinates, read_pku_skeleton, read_pku_labels, read_pku_split,
-                       load_prepared, prepare_nucla, NTU_JOINT_FIELDS)
+from pstl.data import load_prepared
+from pstl.datasets import read_ntu_skeleton, ntu_coordinates, read_pku_skeleton, read_pku_labels, read_pku_split, prepare_nucla, NTU_JOINT_FIELDS
 from pstl.graph import KINECT20
 
 SHARED = Path(__file__).resolve().parents[2]/'shared'/'data'
