@@ -11,7 +11,7 @@ from torch.utils.checkpoint import checkpoint
 from .graph import Layout, NTU25, adjacency
 
 # %% auto #0
-__all__ = ['pointwise', 'matmul_nt', 'mix_joints', 'GraphConv', 'FastDropout', 'STGCNBlock', 'STGCN']
+__all__ = ['pointwise', 'matmul_nt', 'mix_joints', 'GraphConv', 'FastDropout', 'Pointwise', 'STGCNBlock', 'STGCN']
 
 # %% ../nbs/04_encoder.ipynb #c636a6e2
 def pointwise(
@@ -90,6 +90,11 @@ class FastDropout(nn.Dropout):
         scale = ((random_bytes >> _SHIFTS.to(x.device)) & 1).mul_(2)  # 0 (dropped) or 2 = 1 / (1 - p) (kept), as bytes
         return x.mul(scale.view(-1)[:n].view(x.shape))  # one pass; backward keeps the bytes, not a float mask
 
+# %% ../nbs/04_encoder.ipynb #9ca40eec
+class Pointwise(nn.Conv2d):
+    "A 1x1 convolution (any stride along time) computed as one batched matrix product: keep every stride-th frame, mix channels."
+    def forward(self, x: Tensor) -> Tensor: return pointwise(x[:, :, ::self.stride[0]], self.weight, self.bias)
+
 # %% ../nbs/04_encoder.ipynb #4b089481
 class STGCNBlock(nn.Module):
     "Graph convolution, temporal convolution, residual, ReLU."
@@ -103,16 +108,10 @@ class STGCNBlock(nn.Module):
             nn.BatchNorm2d(out_channels), FastDropout(dropout))
         if not residual: self.residual = None
         elif in_channels == out_channels and stride == 1: self.residual = nn.Identity()
-        else: self.residual = nn.Sequential(nn.Conv2d(in_channels, out_channels, 1, (stride, 1)), nn.BatchNorm2d(out_channels))
+        else: self.residual = nn.Sequential(Pointwise(in_channels, out_channels, 1, (stride, 1)), nn.BatchNorm2d(out_channels))
 
     def forward(self, x: Tensor, A: Tensor) -> Tensor:
-        return F.relu(self.tcn(self.gcn(x, A)) + self._residual(x), inplace=True)
-
-    def _residual(self, x):
-        if self.residual is None: return 0
-        if isinstance(self.residual, nn.Identity): return x
-        conv, bn = self.residual  # a strided 1x1 convolution: keep every stride-th frame, then mix channels
-        return bn(pointwise(x[:, :, ::conv.stride[0]], conv.weight, conv.bias))
+        return F.relu(self.tcn(self.gcn(x, A)) + (0 if self.residual is None else self.residual(x)), inplace=True)
 
 # %% ../nbs/04_encoder.ipynb #a1725a92
 class STGCN(nn.Module):

@@ -42,7 +42,8 @@ __all__ = ['NTU_BONES', 'NTU_FLIP', 'NTU_DEGREE_CENTRALITY', 'encode', 'barlow_t
 def _residual(block, x):
     if block.residual is None: return 0
     if isinstance(block.residual, nn.Identity): return x
-    return block.residual(x)
+    conv, bn = block.residual  # the authors' strided 1x1 convolution, as conv2d
+    return bn(F.conv2d(x, conv.weight, conv.bias, conv.stride))
 
 def encode(
     encoder: STGCN,  # weights to use
