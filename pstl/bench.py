@@ -29,9 +29,11 @@ __all__ = ['PRODUCT_OPS', 'QUICK', 'time_in_products', 'temporal_conv_rate', 'Be
 PRODUCT_OPS = {'aten::mkldnn_convolution', 'aten::convolution_backward', 'aten::_slow_conv2d_forward',
                'aten::_slow_conv2d_backward', 'aten::mm', 'aten::addmm', 'aten::bmm', 'aten::baddbmm'}
 
+# %% ../nbs/10_bench.ipynb #5c7e5f1a
 def _sync(device):
     if device.type == 'cuda': torch.cuda.synchronize()
 
+# %% ../nbs/10_bench.ipynb #9264b2d6
 def time_in_products(step) -> dict:
     "Run `step()` once under PyTorch's CPU profiler: its wall time, and the time spent inside matrix products."
     from torch.profiler import profile, ProfilerActivity
@@ -40,6 +42,7 @@ def time_in_products(step) -> dict:
     products = sum(e.self_cpu_time_total for e in prof.key_averages() if e.key in PRODUCT_OPS) / 1e6
     return dict(profiled_step_seconds=wall, product_seconds=products)
 
+# %% ../nbs/10_bench.ipynb #416343b6
 def temporal_conv_rate(
     sequences: int,  # batch x persons
     channels: int = 256,
@@ -78,6 +81,7 @@ class BenchConfig:
 
 QUICK = dict(batch_size=32, steps=2, warmup=1, linear_epochs=10, linear_samples=128)
 
+# %% ../nbs/10_bench.ipynb #97be4327
 def _peak_rss_mb() -> float:
     "Peak resident memory of this process in MB (0 where the `resource` module is missing: Windows)."
     try: import resource
@@ -85,10 +89,12 @@ def _peak_rss_mb() -> float:
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak / 2**20 if sys.platform == 'darwin' else peak / 1024  # macOS counts bytes, Linux KiB
 
+# %% ../nbs/10_bench.ipynb #a6270ad5
 def _cores() -> int:
     "The cores this process may use (`sched_getaffinity` where the OS has it)."
     return len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else os.cpu_count() or 1
 
+# %% ../nbs/10_bench.ipynb #eba0da21
 def measure(plan: str, cfg: BenchConfig) -> dict:
     "Time one plan ('fast' or 'reference') in this process: pretraining steps, linear evaluation, peak memory."
     if plan not in ('fast', 'reference'): raise ValueError(f"unknown plan {plan!r}: use 'fast' or 'reference'")
@@ -140,12 +146,14 @@ def _worker():
     plan, cfg = sys.argv[1], BenchConfig(**json.loads(sys.argv[2]))
     print(json.dumps(measure(plan, cfg)), flush=True)
 
+# %% ../nbs/10_bench.ipynb #09b02ebf
 def _measure_in_subprocess(plan: str, cfg: BenchConfig) -> dict:
     code = 'from pstl.bench import _worker; _worker()'
     done = subprocess.run([sys.executable, '-c', code, plan, json.dumps(asdict(cfg))], capture_output=True, text=True)
     if done.returncode: raise RuntimeError(f"the {plan} measurement failed:\n{done.stderr.strip()[-2000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
+# %% ../nbs/10_bench.ipynb #1e8d9fe1
 def bench(cfg: BenchConfig = BenchConfig(), log=print) -> dict:
     "Measure the library's plan and the authors' on `cfg.device`; returns the summary `pstl bench` prints last."
     log(f"pretraining step: batch {cfg.batch_size}, T=50, V=25, M=2, projector {cfg.projector}, {cfg.warmup} + {cfg.steps} timed steps; "

@@ -40,6 +40,7 @@ def _cpu_name() -> str:
     except OSError: pass
     return platform.processor() or platform.machine()
 
+# %% ../nbs/00_core.ipynb #88a1cd32
 def _git_commit() -> str:
     "The commit of the checkout pstl runs from, '+dirty' when it has uncommitted changes; None outside a git checkout."
     import subprocess, pstl
@@ -51,6 +52,7 @@ def _git_commit() -> str:
         return commit.stdout.strip() + ('+dirty' if dirty.stdout.strip() else '')
     except (OSError, subprocess.SubprocessError): return None
 
+# %% ../nbs/00_core.ipynb #d0205e10
 def provenance(seconds: float = None) -> dict:
     "What made a result: pstl's version and commit, torch, the hardware, threads, the command line, the time (and wall seconds)."
     import platform, sys, time, torch

@@ -41,12 +41,16 @@ class SkeletonSet:
 
 # %% ../nbs/01_data.ipynb #ca34492c
 def position_file(path, split): return Path(path)/f'{split}_position.npy'
+
+# %% ../nbs/01_data.ipynb #9e67cec3
 def label_file(path, split): return Path(path)/f'{split}_label.pkl'
 
+# %% ../nbs/01_data.ipynb #122faaa9
 def save_layout(path, layout: Layout):
     "Write `layout.json` into the data directory `path`."
     atomic_write(Path(path)/'layout.json', lambda f: f.write(json.dumps(layout.to_dict(), indent=1).encode()))
 
+# %% ../nbs/01_data.ipynb #17f26492
 def load_layout(path) -> Layout:
     "The layout of the data directory `path`: its `layout.json`, or NTU-25 when there is none."
     f = Path(path)/'layout.json'
@@ -57,6 +61,7 @@ def load_layout(path) -> Layout:
     except (KeyError, TypeError, ValueError) as e: raise ValueError(f"{f}: not a valid layout ({e})") from None
     return layout
 
+# %% ../nbs/01_data.ipynb #f363ad86
 def save_prepared(
     skeletons: SkeletonSet,
     path,  # the data directory
@@ -76,6 +81,7 @@ def _check_finite(data, f, chunk=1024):
         ok = np.isfinite(data[start:start + chunk]).reshape(min(chunk, len(data) - start), -1).all(1)
         if not ok.all(): raise ValueError(f"{f}: sample {start + int(np.argmin(ok))} has non-finite values (NaN or inf)")
 
+# %% ../nbs/01_data.ipynb #0299b5f4
 def load_prepared(
     path,  # the data directory
     split: str = 'train',  # 'train' or 'val'

@@ -66,6 +66,7 @@ def prepare_sequence(
     out[..., :seq.shape[1]] = seq.transpose(3, 0, 2, 1)
     return out
 
+# %% ../nbs/01b_datasets.ipynb #a428c05c
 def from_sequences(
     sequences,  # arrays (T, V, 3) or (T, M, V, 3), any T
     labels,  # one integer label per sequence, 0-based
@@ -87,6 +88,7 @@ NTU_BODY_FIELDS = ('body_id', 'clipped_edges', 'hand_left_confidence', 'hand_lef
 NTU_JOINT_FIELDS = ('x', 'y', 'z', 'depth_x', 'depth_y', 'color_x', 'color_y', 'orientation_w', 'orientation_x',
                     'orientation_y', 'orientation_z', 'tracking_state')
 
+# %% ../nbs/01b_datasets.ipynb #01ee1250
 def read_ntu_skeleton(path) -> list:
     "Every field of an NTU `.skeleton` file: a list of frames, each a list of bodies (dicts with a (V, 12) `joints`)."
     path = Path(path)
@@ -114,6 +116,7 @@ def read_ntu_skeleton(path) -> list:
         frames.append(bodies)
     return frames
 
+# %% ../nbs/01b_datasets.ipynb #e623ec15
 def ntu_coordinates(frames: list, max_bodies: int = 2, num_joints: int = 25) -> np.ndarray:
     "(T, max_bodies, V, 3) xyz of the first `max_bodies` bodies of each frame."
     out = np.zeros((len(frames), max_bodies, num_joints, 3))
@@ -174,11 +177,13 @@ def write_prepared_splits(
     if skipped: atomic_write(Path(out)/'skipped.txt', lambda f: f.write(('\n'.join(skipped) + '\n').encode()))
     return dict(counts, skipped=len(skipped))
 
+# %% ../nbs/01b_datasets.ipynb #c13cb531
 def read_name_list(path) -> set:
     "Sample names listed one per line (e.g. the official NTU missing-skeleton lists), header lines ignored."
     import re
     return set(re.findall(r'S\d{3}C\d{3}P\d{3}R\d{3}A\d{3}', Path(path).read_text()))
 
+# %% ../nbs/01b_datasets.ipynb #0ebf158a
 def prepare_ntu(
     raw,  # directory of .skeleton files
     out,  # output directory
@@ -220,6 +225,7 @@ def read_pku_split(path) -> dict:
     if not split: raise ValueError(f"{path}: no 'Training videos:' / 'Validation videos:' lists found")
     return split
 
+# %% ../nbs/01b_datasets.ipynb #455dd943
 def read_pku_skeleton(path) -> np.ndarray:
     "(T, 2, 25, 3) coordinates of an untrimmed PKU-MMD skeleton file."
     rows = []
@@ -232,6 +238,7 @@ def read_pku_skeleton(path) -> np.ndarray:
     if not rows: raise ValueError(f"{path}: empty file")
     return np.array(rows).reshape(-1, 2, 25, 3)
 
+# %% ../nbs/01b_datasets.ipynb #d30f8152
 def read_pku_labels(path) -> list:
     "(class, start, end, confidence) rows of a PKU-MMD label file; classes 1-51, frames counted from 1, inclusive."
     rows = []
@@ -243,6 +250,7 @@ def read_pku_labels(path) -> list:
         rows.append((c, s, e, conf))
     return rows
 
+# %% ../nbs/01b_datasets.ipynb #3bc66eb8
 def pku_action(
     xyz: np.ndarray,  # (T, 2, 25, 3) of a whole video
     start: int,  # first frame, counted from 1 as in the label files
@@ -256,6 +264,7 @@ def pku_action(
         action = action[first:first + max_frames]
     return action
 
+# %% ../nbs/01b_datasets.ipynb #35f729de
 def prepare_pku(
     raw,  # directory with skeleton/ and label/ subdirectories
     split_file,  # official cross-subject.txt or cross-view.txt

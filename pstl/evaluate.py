@@ -70,10 +70,12 @@ def load_encoder(weights, device='cpu') -> tuple:
     "An encoder written by `pretrain` (or `finetune`), in eval mode, and the stream it was trained on."
     return _read_weights(weights, device)[1:]
 
+# %% ../nbs/07_evaluate.ipynb #30ce5f5e
 def _check_layout(encoder, skeletons, where=''):
     if encoder.layout != skeletons.layout:
         raise ValueError(f"the encoder was trained on layout {encoder.layout.name} but the data{where} is {skeletons.layout.name}")
 
+# %% ../nbs/07_evaluate.ipynb #712707c6
 @torch.no_grad()
 def extract_features(
     encoder: STGCN,

@@ -16,6 +16,7 @@ __all__ = ['PART_NAMES', 'NTU25', 'KINECT20', 'LAYOUTS', 'Layout', 'from_edges',
 # %% ../nbs/00_graph.ipynb #cbe1ac2c
 PART_NAMES = ('left_arm', 'right_arm', 'left_leg', 'right_leg', 'trunk')
 
+# %% ../nbs/00_graph.ipynb #d67a929f
 @dataclass(frozen=True, eq=False)
 class Layout:
     "A skeleton: joint names, undirected edges, centre joint, mirror permutation, body parts, optional rest pose."
@@ -49,11 +50,13 @@ def _neighbours(layout):
     for a, b in layout.edges: nb[a].append(b); nb[b].append(a)
     return nb
 
+# %% ../nbs/00_graph.ipynb #e04e4f75
 @patch
 def degree(self: Layout) -> np.ndarray:
     "Number of edges at each joint: the centrality CSM samples by."
     return np.array([len(n) for n in _neighbours(self)], dtype=np.int64)
 
+# %% ../nbs/00_graph.ipynb #031331bd
 @patch
 def parents(self: Layout) -> np.ndarray:
     "Parent of each joint on the breadth-first tree from the centre; the centre is its own parent."
@@ -68,6 +71,7 @@ def parents(self: Layout) -> np.ndarray:
         raise ValueError(f"layout {self.name}: joints {np.flatnonzero(parent < 0).tolist()} are not connected to the centre")
     return parent
 
+# %% ../nbs/00_graph.ipynb #27b0b5f0
 @patch
 def bones(self: Layout) -> list:
     "(child, parent) pairs, one per joint; the centre's bone is (centre, centre), which is zero."
@@ -146,6 +150,7 @@ def _mirror_name(name):
         if name.startswith(a): return b + name[len(a):]
     return name
 
+# %% ../nbs/00_graph.ipynb #de7248cc
 def from_edges(
     name: str,  # short name for the layout
     joints: list,  # joint names, in the data's order
@@ -176,10 +181,12 @@ def hop_distance(layout: Layout, max_hop: int = 1) -> np.ndarray:
     for d in range(max_hop, -1, -1): dist[reach[d]] = d
     return dist
 
+# %% ../nbs/00_graph.ipynb #cf2bbd13
 def _normalize_columns(A):
     degree = A.sum(0)
     return A / np.where(degree > 0, degree, 1)[None]
 
+# %% ../nbs/00_graph.ipynb #27b7c4a4
 def adjacency(
     layout: Layout,
     strategy: str = 'spatial',  # 'uniform', 'distance' or 'spatial'

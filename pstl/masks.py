@@ -20,6 +20,7 @@ def _check_mask_joint(num_joints, mask_joint):
     if not 0 <= mask_joint < num_joints:
         raise ValueError(f"mask_joint={mask_joint} must be at least 0 and below the number of joints ({num_joints})")
 
+# %% ../nbs/03_masks.ipynb #295295c7
 def central_spatial_mask(
     layout: Layout,
     mask_joint: int = 8,  # entries drawn from the degree-weighted multiset
@@ -30,6 +31,7 @@ def central_spatial_mask(
     multiset = torch.repeat_interleave(torch.arange(layout.num_joints), torch.as_tensor(layout.degree()))
     return multiset[torch.randperm(len(multiset), generator=generator)[:mask_joint]].unique()
 
+# %% ../nbs/03_masks.ipynb #d986301c
 def random_joint_mask(
     layout: Layout,
     mask_joint: int = 8,  # distinct joints to remove
@@ -39,6 +41,7 @@ def random_joint_mask(
     _check_mask_joint(layout.num_joints, mask_joint)
     return torch.randperm(layout.num_joints, generator=generator)[:mask_joint].sort().values
 
+# %% ../nbs/03_masks.ipynb #fce43f21
 def csm_removal_probability(layout: Layout, mask_joint: int = 8) -> np.ndarray:
     "Exact probability that CSM removes each joint."
     degree = layout.degree(); D = int(degree.sum())
@@ -53,10 +56,12 @@ def motion_energy(
     motion[:, :, :-1] = x[:, :, 1:] - x[:, :, :-1]
     return motion.pow(2).mean((1, 3, 4))  # summed over the same shape as the authors' (bit for bit)
 
+# %% ../nbs/03_masks.ipynb #6201fa5e
 def _check_mask_frame(frames, mask_frame):
     if not 0 <= 2 * mask_frame < frames:
         raise ValueError(f"mask_frame={mask_frame} removes 2 x {mask_frame} frames, which must be fewer than the {frames} frames")
 
+# %% ../nbs/03_masks.ipynb #3257b428
 def _drop_random(candidates: Tensor, count: int, generator, per_sample: bool) -> Tensor:
     "Remove `count` random entries from each row of `candidates` (N, L), keeping order; one draw per batch by default."
     N, L = candidates.shape
@@ -65,6 +70,7 @@ def _drop_random(candidates: Tensor, count: int, generator, per_sample: bool) ->
     for i in range(n): keep[i, torch.randperm(L, generator=generator)[:count]] = False
     return candidates[keep.to(candidates.device).expand(N, L)].view(N, L - count)
 
+# %% ../nbs/03_masks.ipynb #5b172979
 def motion_attention_temporal_mask(
     x: Tensor,  # (N, C, T, V, M)
     mask_frame: int = 10,  # frames removed by motion, and again at random
@@ -79,6 +85,7 @@ def motion_attention_temporal_mask(
     remaining = (-motion_energy(x)).topk(T - mask_frame, dim=1).indices.sort(1).values
     return _drop_random(remaining, mask_frame, generator, per_sample)
 
+# %% ../nbs/03_masks.ipynb #64bdcadb
 def random_frame_mask(
     x: Tensor,  # (N, C, T, V, M)
     mask_frame: int = 10,  # 2 x mask_frame random frames are removed, as many as MATM removes
@@ -90,6 +97,7 @@ def random_frame_mask(
     _check_mask_frame(T, mask_frame)
     return _drop_random(torch.arange(T, device=x.device).expand(N, T), 2 * mask_frame, generator, per_sample)
 
+# %% ../nbs/03_masks.ipynb #bde90873
 def select_frames(
     x: Tensor,  # (N, C, T, V, M)
     frames: Tensor,  # (N, T') frame indices per sequence

@@ -44,6 +44,7 @@ def zero_joints(skeletons: SkeletonSet, joints) -> SkeletonSet:
     data[:, :, :, np.asarray(joints, dtype=int)] = 0
     return SkeletonSet(data, skeletons.labels, skeletons.names, skeletons.layout)
 
+# %% ../nbs/08_missing_joints.ipynb #d2539fa6
 def missing_joint_accuracy(
     train: SkeletonSet,
     val: SkeletonSet,
@@ -76,6 +77,7 @@ def missing_joint_accuracy(
         rows += [dict(protocol=p, missing=label, top1=float(np.mean(v))) for p, v in scores.items()]
     return rows
 
+# %% ../nbs/08_missing_joints.ipynb #7f0a8232
 def supervised_missing_joint_accuracy(model, val: SkeletonSet, sets: dict) -> list:
     "The same table for a supervised `Classifier` (encoder + linear layer)."
     return [dict(protocol='supervised', missing=label,
@@ -112,6 +114,7 @@ DEPARTURES = {  # name: (stream, the settings that differ from the authors' reci
     'motion+stream_conversion=last': ('motion', dict(stream_conversion='last')),
 }
 
+# %% ../nbs/08_missing_joints.ipynb #0a1f0130
 @dataclass
 class DepartureConfig:
     "The scaled-down schedule the departures are compared on (N-UCLA's training views: view 1 trains, view 2 tests)."
@@ -124,6 +127,7 @@ class DepartureConfig:
     seeds: tuple = (0, 1, 2)
     quiet: bool = True
 
+# %% ../nbs/08_missing_joints.ipynb #566dc54a
 def training_views(raw, work) -> Path:
     "N-UCLA's training views as a data set of their own: view 1 as `train`, view 2 as `val` (view 3 stays unseen)."
     work = Path(work)
@@ -142,6 +146,7 @@ def _departure_config(name, seed, data, run, cfg: DepartureConfig) -> PretrainCo
                           batch_size=cfg.batch_size, lr=cfg.lr, projector_dims=(cfg.projector_dim,) * 3, lambd=cfg.lambd,
                           seed=seed, quiet=cfg.quiet, **changes)
 
+# %% ../nbs/08_missing_joints.ipynb #b1e15b48
 def _departure_rows(name, seed, data, work, cfg: DepartureConfig) -> list:
     "Pretrain (or resume) one departure with one seed and probe it on view 2; cached in `rows.json` beside the run."
     run = Path(work)/name/f'seed{seed}'
@@ -165,6 +170,7 @@ def _departure_rows(name, seed, data, work, cfg: DepartureConfig) -> list:
                                                            provenance=provenance(time.perf_counter() - t0)), indent=1).encode()))
     return rows
 
+# %% ../nbs/08_missing_joints.ipynb #85547518
 def departure_study(
     raw,  # the N-UCLA folder (with all_sqe/)
     work='runs/departures',  # data and runs (large; not committed)

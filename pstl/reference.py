@@ -45,6 +45,7 @@ def _residual(block, x):
     conv, bn = block.residual  # the authors' strided 1x1 convolution, as conv2d
     return bn(F.conv2d(x, conv.weight, conv.bias, conv.stride))
 
+# %% ../nbs/11_reference.ipynb #64a68c75
 def encode(
     encoder: STGCN,  # weights to use
     x: Tensor,  # (N, C, T, V, M)
@@ -105,6 +106,7 @@ def get_stream(data: Tensor, view: str) -> Tensor:
 # %% ../nbs/11_reference.ipynb #4def396e
 NTU_FLIP = [0, 1, 2, 3, 8, 9, 10, 11, 4, 5, 6, 7, 16, 17, 18, 19, 12, 13, 14, 15, 20, 23, 24, 21, 22]
 
+# %% ../nbs/11_reference.ipynb #38a19b5a
 @dataclass
 class ViewDraw:
     "The random numbers of one `shear(crop(x))`, `random_rotate`, `random_spatial_flip` chain."
@@ -114,6 +116,7 @@ class ViewDraw:
     degrees: tuple  # the angle drawn for x, y and z, in degrees
     flip: bool
 
+# %% ../nbs/11_reference.ipynb #aef8e05a
 def crop(data: Tensor, frame_start: int, temperal_padding_ratio: int = 6) -> Tensor:
     "The authors' `crop`: reflect-pad T // 6 frames at each end, keep T frames from `frame_start`."
     T = data.shape[2]
@@ -123,25 +126,30 @@ def crop(data: Tensor, frame_start: int, temperal_padding_ratio: int = 6) -> Ten
     out = torch.cat([first_clip, data, thrid_clip], dim=2)
     return out[:, :, frame_start:frame_start + T]
 
+# %% ../nbs/11_reference.ipynb #0fd3d317
 def shear(data: Tensor, S) -> Tensor:
     "The authors' `shear`: `einsum('n c t v m, c d -> n d t v m')`, the coordinates as row vectors times S."
     return torch.einsum('n c t v m, c d -> n d t v m', [data, torch.as_tensor(np.asarray(S), dtype=data.dtype, device=data.device)])
 
+# %% ../nbs/11_reference.ipynb #369ac2b2
 def _rotate(seq: Tensor, axis: int, angle: float) -> Tensor:
     c, s = math.cos(angle), math.sin(angle)
     R = {0: [[1, 0, 0], [0, c, s], [0, -s, c]], 1: [[c, 0, -s], [0, 1, 0], [s, 0, c]], 2: [[c, s, 0], [-s, c, 0], [0, 0, 1]]}[axis]
     R = torch.tensor(R, dtype=seq.dtype, device=seq.device).T
     return torch.einsum('n c t v m, c d -> n d t v m', [seq, R])
 
+# %% ../nbs/11_reference.ipynb #7c184925
 def random_rotate(data: Tensor, degrees) -> Tensor:
     "The authors' `random_rotate` with its angles given: about x, then y, then z."
     for axis in (0, 1, 2): data = _rotate(data, axis, math.radians(degrees[axis]))
     return data
 
+# %% ../nbs/11_reference.ipynb #4ebd8e09
 def spatial_flip(data: Tensor, flip: bool, order=NTU_FLIP) -> Tensor:
     "The authors' `random_spatial_flip` with its coin given."
     return data[:, :, :, order, :] if flip else data
 
+# %% ../nbs/11_reference.ipynb #5cf2cf93
 def augment_view(data: Tensor, d: ViewDraw, order=NTU_FLIP, padding_ratio: int = 6) -> Tensor:
     "One stream's input as the authors make it: `random_spatial_flip(random_rotate(shear(crop(x))))`."
     return spatial_flip(random_rotate(shear(crop(data, d.frame_start, padding_ratio), d.shear), d.degrees), d.flip, order)
@@ -176,6 +184,7 @@ class StepDraws:
     random_frame: list = field(default_factory=list)  # MATM's random part
     ignore_joint: list = field(default_factory=list)  # CSM's joints, repeats included
 
+# %% ../nbs/11_reference.ipynb #147ba82b
 def _view_draw(rng: random.Random, crop_start: int, amp: float) -> ViewDraw:
     S = np.array([[1, rng.uniform(-amp, amp), rng.uniform(-amp, amp)],
                   [rng.uniform(-amp, amp), 1, rng.uniform(-amp, amp)],
@@ -184,6 +193,7 @@ def _view_draw(rng: random.Random, crop_start: int, amp: float) -> ViewDraw:
     degrees = tuple(rng.uniform(0, 30) if axis == main_axis else rng.uniform(0, 1) for axis in (0, 1, 2))
     return ViewDraw(crop_start, tuple(map(tuple, S.tolist())), main_axis, degrees, rng.random() < 0.5)
 
+# %% ../nbs/11_reference.ipynb #706d1098
 def authors_draws(
     rng: random.Random,  # the authors' Python `random` (shear, rotation, flip, MATM, CSM)
     generator: torch.Generator,  # their torch generator (the crop offset)
@@ -218,6 +228,7 @@ def _pstl_view_draw(g: torch.Generator, frames: int, padding_ratio: int, amp: fl
     degrees[main] = rand(1)[0] * 30
     return ViewDraw(start, tuple(map(tuple, S.tolist())), main, tuple(degrees.tolist()), bool(rand(1)[0] < 0.5))
 
+# %% ../nbs/11_reference.ipynb #07fb1b1c
 def pstl_draws(
     generator: torch.Generator,  # in the state `pstl.pretrain.draw_views` would start from
     degree,  # the layout's joint degrees (`Layout.degree()`)
@@ -273,6 +284,7 @@ def aimclr_read_xyz(frames: list, max_body: int = 2, num_joint: int = 25, max_fr
         for m, body in enumerate(bodies[:max_body]): data[:, n, :, m] = body['joints'][:num_joint, :3].T
     return data
 
+# %% ../nbs/11_reference.ipynb #91d98731
 def aimclr_pku_action(video: np.ndarray, start: int, end: int, max_frame: int = 300) -> np.ndarray:
     "`tools/pku_part1_skeleton.py` then `utils/pku_read_skeleton.py`: one action of a (T, 150) video as (3, 300, 25, 2)."
     sample = video[start - 1:end, :150]
@@ -285,6 +297,7 @@ def aimclr_pku_action(video: np.ndarray, start: int, end: int, max_frame: int = 
         if np.sum(frame[75:150]) != 0: data[:, n, :, 1] = frame[75:150].reshape(25, 3).T
     return data
 
+# %% ../nbs/11_reference.ipynb #b3a83e12
 def _cv2_resize_rows(image: np.ndarray, rows: int) -> np.ndarray:
     "OpenCV's `cv2.resize(image, (width, rows), interpolation=cv2.INTER_LINEAR)` along the rows only, in float32."
     L = image.shape[0]
@@ -298,6 +311,7 @@ def _cv2_resize_rows(image: np.ndarray, rows: int) -> np.ndarray:
         out[i] = image[sy] * (1 - fy) + image[min(sy + 1, L - 1)] * fy
     return out
 
+# %% ../nbs/11_reference.ipynb #d958f55c
 def _y_transmat(thetas: np.ndarray) -> np.ndarray:
     thetas = thetas * np.pi / 180
     tms = np.zeros((len(thetas), 3, 3))
@@ -305,6 +319,7 @@ def _y_transmat(thetas: np.ndarray) -> np.ndarray:
     tms[:, 2, 0] = np.sin(thetas); tms[:, 2, 2] = np.cos(thetas)
     return tms
 
+# %% ../nbs/11_reference.ipynb #2e1abe05
 def _parallel_skeleton(ins_data: np.ndarray, left: int = 4, right: int = 8) -> np.ndarray:
     "AimCLR's `parallel_skeleton` on one body's (3, T, V) frames."
     vec = ins_data[:, :, right] - ins_data[:, :, left]
@@ -315,6 +330,7 @@ def _parallel_skeleton(ins_data: np.ndarray, left: int = 4, right: int = 8) -> n
     y_tms = _y_transmat(thetas)
     return np.stack([y_tms[t] @ ins_data[:, t] for t in range(ins_data.shape[1])], 1)  # (3, T, V)
 
+# %% ../nbs/11_reference.ipynb #e8db488d
 def aimclr_prepare(data_numpy: np.ndarray, t_length: int = 50, center: int = 20, left: int = 4, right: int = 8) -> np.ndarray:
     "`NTUMotionProcessor.__getitem__` with data_type='relative', sampling='resize', y_rotation=True: (3, 300, V, M) -> (3, 50, V, M)."
     C, T, V, M = data_numpy.shape

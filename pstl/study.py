@@ -97,6 +97,7 @@ def pretrained(pc: PretrainConfig, force: bool = False) -> Path:
 # %% ../nbs/12_study.ipynb #0406759b
 NOTHING_MISSING = {'0': [torch.zeros(0, dtype=torch.long)]}
 
+# %% ../nbs/12_study.ipynb #e9619621
 def missing_features(
     train: SkeletonSet, val: SkeletonSet,
     encoder: STGCN = None,  # None: the raw coordinates
@@ -108,6 +109,7 @@ def missing_features(
                (lambda s, drop: extract_features(encoder, s, stream, drop_joints=drop))
     return features(train, []), {label: [features(val, drop) for drop in joint_sets] for label, joint_sets in (sets or NOTHING_MISSING).items()}
 
+# %% ../nbs/12_study.ipynb #400e4b0c
 def probe_scores(
     train_features, train_labels, val_features: dict, val_labels,  # val_features as `missing_features` gives them
     protocols=('linear', 'linear-std', 'knn'),
@@ -128,6 +130,7 @@ def probe_scores(
         return {p: {label: [knn(ftr, ytr, f, val_labels, num_classes=classes)['scores'] if p == 'knn' else heads[p](f) for f in fs]
                     for label, fs in val_features.items()} for p in protocols}
 
+# %% ../nbs/12_study.ipynb #0f29afaa
 def score_rows(scores: dict, labels) -> list:
     "Rows {protocol, missing, top1} from scores by protocol and missing label, top-1 averaged over a label's joint sets."
     return [dict(protocol=p, missing=label, top1=round(float(np.mean([topk_accuracy(s, labels, ks=(1,))['top1'] for s in runs])), 2))
@@ -189,6 +192,7 @@ def _probe_piece(cfg, work, train, val, sets, method, seed, quiet, force) -> Pie
         return _reorder(rows)
     return Piece('probes', method, f'{method}-seed{seed}', seed, settings, compute, (pc,) if pc else ())
 
+# %% ../nbs/12_study.ipynb #8d9e70b9
 def _finetune_piece(cfg, work, train, val, sets, method, fraction, seed, quiet, force) -> Piece:
     "One fine-tune (a pretrained method) or one training from scratch (`method='supervised'`)."
     ft = FinetuneConfig(epochs=cfg.finetune_epochs, lr=cfg.finetune_lr, batch_size=cfg.batch_size, label_fraction=fraction, seed=seed, quiet=quiet)
@@ -216,6 +220,7 @@ def _budget_piece(cfg, work, train, val, at, quiet, force) -> Piece:
     return Piece('budget', 'pstl', f'pstl-e{pc.epochs}-at{at}-seed0', 0, dict(probe_epochs=cfg.probe_epochs, at=at, **pretrain_settings(pc)), compute,
                  (pc,))
 
+# %% ../nbs/12_study.ipynb #628bde87
 def _stream_pieces(cfg, work, train, val, sets, quiet, force) -> list:
     "PSTL on the motion and bone streams (seed 0), and the joint-motion-bone ensemble of the linear probes."
     pcs = {s: study_pretrain_config(cfg, work, 'pstl', s, 0, quiet=quiet) for s in ('joint', 'motion', 'bone')}
@@ -373,12 +378,14 @@ def targets(table) -> 'pd.DataFrame':
 # %% ../nbs/12_study.ipynb #a1004319
 _COLOURS = dict(pstl='C0', skeletonbt='C1', supervised='C2', raw='0.4', random='C7')
 
+# %% ../nbs/12_study.ipynb #b217f87a
 def _summary(table, **where):
     import pandas as pd
     s = summarise(pd.DataFrame(table))
     for k, v in where.items(): s = s[s[k].isin(v) if isinstance(v, (list, tuple)) else s[k] == v]
     return s
 
+# %% ../nbs/12_study.ipynb #c9cf674c
 def plot_protocols(table) -> 'plt.Figure':
     "Top-1 of PSTL and SkeletonBT under each protocol (mean ± std over seeds), with the raw, random and supervised levels."
     import matplotlib.pyplot as plt
@@ -431,6 +438,7 @@ def plot_labels(table) -> 'plt.Figure':
     ax.set_ylabel('top-1 %'); ax.legend(fontsize=8); ax.grid(alpha=0.3)
     fig.tight_layout(); return fig
 
+# %% ../nbs/12_study.ipynb #18622645
 def plot_budget(table) -> 'plt.Figure':
     "Top-1 of the long PSTL run's probes against its pretraining epochs (one seed)."
     import matplotlib.pyplot as plt

@@ -29,6 +29,7 @@ SYNTHETIC_CLASSES = [
     ('bow', [('upper_body', 0, 60, 1)]),
 ]
 
+# %% ../nbs/01a_synthetic.ipynb #80eb62ce
 def _moving_joints(layout, part):
     if part == 'upper_body':
         legs = set(layout.parts['left_leg']) | set(layout.parts['right_leg'])
@@ -37,6 +38,7 @@ def _moving_joints(layout, part):
     joints = layout.parts[part]
     return joints[0], list(joints[1:])
 
+# %% ../nbs/01a_synthetic.ipynb #fa4c9cff
 def _synthetic_person(layout, label, frames, rng):
     "One subject performing class `label`: (T, V, 3)."
     pose = np.array(layout.rest_pose) * rng.uniform(0.85, 1.15)  # body size
@@ -53,6 +55,7 @@ def _synthetic_person(layout, label, frames, rng):
     seq += rng.normal(0, 0.01, seq.shape)  # sensor noise
     return seq + np.array([rng.uniform(-0.3, 0.3), 0, rng.uniform(2.5, 3.5)])  # position in front of the camera
 
+# %% ../nbs/01a_synthetic.ipynb #8df9ead5
 def make_synthetic(
     n: int = 240,  # number of sequences
     layout: Layout = NTU25,
