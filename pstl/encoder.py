@@ -8,6 +8,7 @@ import torch
 from torch import nn, Tensor
 import torch.nn.functional as F
 from torch.utils.checkpoint import checkpoint
+from fastcore.basics import patch
 from .graph import Layout, NTU25, adjacency
 
 # %% auto #0
@@ -146,21 +147,23 @@ class STGCN(nn.Module):
             raise ValueError(f"STGCN expects (N, {self.in_channels}, T, {self.layout.num_joints}, M) input for layout "
                              f"{self.layout.name}, got {tuple(x.shape)}")
 
-    def forward(
-        self,
-        x: Tensor,  # (N, C, T, V, M)
-        drop_joints: Tensor = None,  # joint indices to remove from the input and the graph
-    ) -> Tensor:  # (N, out_channels)
-        self._check(x)
-        N, C, T, V, M = x.shape
-        x = self.data_bn(x.permute(0, 4, 3, 1, 2).reshape(N * M, V * C, T))  # channels ordered (V, C), as AimCLR
-        x = x.view(N, M, V, C, T).permute(0, 1, 3, 4, 2).reshape(N * M, C, T, V)
-        A = self.A
-        importance = list(self.edge_importance)
-        if drop_joints is not None and len(drop_joints):
-            keep = torch.ones(V, dtype=torch.bool, device=x.device)
-            keep[torch.as_tensor(drop_joints, device=x.device)] = False
-            x, A = x[..., keep], A[:, keep][:, :, keep]
-            importance = [m[:, keep][:, :, keep] for m in importance]
-        for block, m in zip(self.blocks, importance): x = block(x, A * m)
-        return x.mean((2, 3)).view(N, M, -1).mean(1)
+# %% ../nbs/04_encoder.ipynb #aa0b86f8
+@patch
+def forward(
+    self: STGCN,
+    x: Tensor,  # (N, C, T, V, M)
+    drop_joints: Tensor = None,  # joint indices to remove from the input and the graph
+) -> Tensor:  # (N, out_channels)
+    self._check(x)
+    N, C, T, V, M = x.shape
+    x = self.data_bn(x.permute(0, 4, 3, 1, 2).reshape(N * M, V * C, T))  # channels ordered (V, C), as AimCLR
+    x = x.view(N, M, V, C, T).permute(0, 1, 3, 4, 2).reshape(N * M, C, T, V)
+    A = self.A
+    importance = list(self.edge_importance)
+    if drop_joints is not None and len(drop_joints):
+        keep = torch.ones(V, dtype=torch.bool, device=x.device)
+        keep[torch.as_tensor(drop_joints, device=x.device)] = False
+        x, A = x[..., keep], A[:, keep][:, :, keep]
+        importance = [m[:, keep][:, :, keep] for m in importance]
+    for block, m in zip(self.blocks, importance): x = block(x, A * m)
+    return x.mean((2, 3)).view(N, M, -1).mean(1)

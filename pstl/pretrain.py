@@ -46,8 +46,8 @@ class PretrainConfig:
     batch_size: int = 128
     lr: float = 5e-3
     weight_decay: float = 1e-5
-    mask_joint: int = 8
-    mask_frame: int = 10
+    mask_joint: int = 8  # CSM: draws from the degree multiset (a joint drawn twice counts once: up to this many joints removed)
+    mask_frame: int = 10  # MATM: frames removed by motion, and as many again at random
     shear_amplitude: float = 1.0
     padding_ratio: int = 6
     per_sample_augment: bool = False  # False: one random draw per batch, as the authors
