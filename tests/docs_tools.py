@@ -24,7 +24,7 @@ def _local_links(text):
     "Links between notebooks, and nbdev's links to the unpublished site, point into `nbs/`, so they resolve in a clone."
     import re
     text = re.sub(DOC_LINK, lambda m: f"nbs/{nb}.ipynb" if (nb := _notebook_of(m.group(1))) else m.group(0), text)
-    return re.sub(r'\]\((\d\d_\w+\.ipynb|index\.ipynb)([#)])', r'](nbs/\1\2', text)
+    return re.sub(r'\]\((\d\d[a-z]?_\w+\.ipynb|index\.ipynb)([#)])', r'](nbs/\1\2', text)
 
 SITE_CSS = """body{margin:0;font:15px/1.5 system-ui,sans-serif;color:#222;display:flex}
 nav{position:sticky;top:0;height:100vh;overflow:auto;min-width:15em;padding:1em;background:#f6f6f6;border-right:1px solid #ddd}
@@ -52,7 +52,7 @@ def _title(nb) -> str:
 def _site_links(html_text: str, out: Path) -> str:
     "In a rendered page: links between notebooks go to their pages; files of the repository it links to are copied beside it."
     import re, shutil
-    html_text = re.sub(r'href="(\d\d_\w+|index)\.ipynb', r'href="\1.html', html_text)
+    html_text = re.sub(r'href="(\d\d[a-z]?_\w+|index)\.ipynb', r'href="\1.html', html_text)
     html_text = re.sub(DOC_LINK, lambda m: f"{nb}.html" if (nb := _notebook_of(m.group(1))) else m.group(0), html_text)
     for target in re.findall(r'href="(?![a-z]+:|#)([^"#]+)"', html_text):
         if not target.endswith('.html') and (ROOT/target).is_file(): (out/target).parent.mkdir(parents=True, exist_ok=True); shutil.copy(ROOT/target, out/target)
@@ -73,7 +73,7 @@ def render_site(out=None) -> Path:
     nbs = [p for p in nbs if p.name == 'index.ipynb'] + [p for p in nbs if p.name != 'index.ipynb']
     titles = {p.stem: _title(p) for p in nbs}
     for nb in nbs:
-        nav = ''.join(f'<a href="{s}.html"{" class=here" if s == nb.stem else ""}>{html.escape(t if s == "index" else f"{s[:2]} {t}")}</a>'
+        nav = ''.join(f'<a href="{s}.html"{" class=here" if s == nb.stem else ""}>{html.escape(t if s == "index" else f"{s.split('_')[0]} {t}")}</a>'
                       for s, t in titles.items())
         notebook = nbformat.read(nb, as_version=4)
         for cell in notebook.cells:
