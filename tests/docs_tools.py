@@ -64,6 +64,8 @@ def _callouts_quoted(markdown: str) -> str:
     quote = lambda m: '\n'.join(f'> {l}'.rstrip() for l in f"**{m[2] or m[1]}.** {m[3]}".splitlines())
     return re.sub(CALLOUT, quote, markdown, flags=re.M | re.S)
 
+UNDERSCORE = '_'
+
 def render_site(out=None) -> Path:
     "Every notebook as an HTML page with a navigation bar and its figures embedded, in `_docs/` (for machines without Quarto)."
     import html, nbformat
@@ -73,7 +75,7 @@ def render_site(out=None) -> Path:
     nbs = [p for p in nbs if p.name == 'index.ipynb'] + [p for p in nbs if p.name != 'index.ipynb']
     titles = {p.stem: _title(p) for p in nbs}
     for nb in nbs:
-        nav = ''.join(f'<a href="{s}.html"{" class=here" if s == nb.stem else ""}>{html.escape(t if s == "index" else f"{s.split('_')[0]} {t}")}</a>'
+        nav = ''.join(f'<a href="{s}.html"{" class=here" if s == nb.stem else ""}>{html.escape(t if s == "index" else f"{s.partition(UNDERSCORE)[0]} {t}")}</a>'
                       for s, t in titles.items())
         notebook = nbformat.read(nb, as_version=4)
         for cell in notebook.cells:
