@@ -64,8 +64,6 @@ def _callouts_quoted(markdown: str) -> str:
     quote = lambda m: '\n'.join(f'> {l}'.rstrip() for l in f"**{m[2] or m[1]}.** {m[3]}".splitlines())
     return re.sub(CALLOUT, quote, markdown, flags=re.M | re.S)
 
-UNDERSCORE = '_'
-
 def render_site(out=None) -> Path:
     "Every notebook as an HTML page with a navigation bar and its figures embedded, in `_docs/` (for machines without Quarto)."
     import html, nbformat
@@ -74,9 +72,9 @@ def render_site(out=None) -> Path:
     nbs = processed_notebooks()
     nbs = [p for p in nbs if p.name == 'index.ipynb'] + [p for p in nbs if p.name != 'index.ipynb']
     titles = {p.stem: _title(p) for p in nbs}
+    labels = {s: t if s == 'index' else f"{s.partition('_')[0]} {t}" for s, t in titles.items()}  # '01a A synthetic data set'
     for nb in nbs:
-        nav = ''.join(f'<a href="{s}.html"{" class=here" if s == nb.stem else ""}>{html.escape(t if s == "index" else f"{s.partition(UNDERSCORE)[0]} {t}")}</a>'
-                      for s, t in titles.items())
+        nav = ''.join(f'<a href="{s}.html"{" class=here" if s == nb.stem else ""}>{html.escape(label)}</a>' for s, label in labels.items())
         notebook = nbformat.read(nb, as_version=4)
         for cell in notebook.cells:
             if cell.cell_type == 'markdown': cell.source = _callouts(cell.source)
