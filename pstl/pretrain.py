@@ -105,12 +105,12 @@ def draw_views(
     spatial_mask = random_joint_mask if cfg.method == 'random-joint' else central_spatial_mask
     temporal_mask = random_frame_mask if cfg.method == 'random-frame' else motion_attention_temporal_mask
     shared = cfg.augment == 'shared'
-    dropped = spatial_mask(layout, cfg.mask_joint, generator)
+    drop_joints = spatial_mask(layout, cfg.mask_joint, generator)
     anchor = aug()
     temporal = anchor if shared else aug()
     frames = temporal_mask(temporal, cfg.mask_frame, generator, cfg.per_sample_augment)
     spatial = anchor if shared else aug()
-    return dict(anchor=late(anchor), temporal=select_frames(late(temporal), frames), spatial=late(spatial), dropped=dropped)
+    return dict(anchor=late(anchor), temporal=select_frames(late(temporal), frames), spatial=late(spatial), drop_joints=drop_joints)
 
 # %% ../nbs/06_pretrain.ipynb #f63e3eac
 class PSTLModel(nn.Module):
@@ -126,7 +126,7 @@ class PSTLModel(nn.Module):
             return loss, {'bt': loss.detach()}
         z_anchor = self.encoder(views['anchor'])
         z_temporal = self.encoder(views['temporal'])
-        z_spatial = self.encoder(views['spatial'], drop_joints=views['dropped'])
+        z_spatial = self.encoder(views['spatial'], drop_joints=views['drop_joints'])
         loss, (temporal, spatial) = self.head.pstl_loss(z_anchor, z_temporal, z_spatial)
         return loss, {'temporal': temporal.detach(), 'spatial': spatial.detach()}
 
@@ -145,20 +145,20 @@ def step_loss(
 def plot_method(x: Tensor, layout: Layout, model: PSTLModel, generator: torch.Generator, mask_joint: int = 8, mask_frame: int = 10) -> 'plt.Figure':
     "PSTL in one picture: the three streams of a batch (its first sequence's joint speeds; removed parts grey) and the two cross-correlations the loss pulls to the identity."
     import matplotlib.pyplot as plt
-    dropped = central_spatial_mask(layout, mask_joint, generator)  # the draws of `pstl_step_on_one_screen`, in its order
+    drop_joints = central_spatial_mask(layout, mask_joint, generator)  # the draws of `pstl_step_on_one_screen`, in its order
     anchor, temporal = augment(x, layout, generator), augment(x, layout, generator)
     frames = motion_attention_temporal_mask(temporal, mask_frame, generator)
     spatial = augment(x, layout, generator)
     speed = lambda v: F.pad((v[0, :, 1:] - v[0, :, :-1]).norm(dim=0).mean(-1), (0, 0, 0, 1)).T.numpy()  # (V, T), first sequence
     shown = [speed(anchor), speed(temporal), speed(spatial)]
     shown[1][:, np.setdiff1d(np.arange(x.shape[2]), frames[0].numpy())] = np.nan
-    shown[2][dropped.numpy()] = np.nan
+    shown[2][drop_joints.numpy()] = np.nan
     with torch.no_grad():
-        z = model.encoder(anchor), model.encoder(select_frames(temporal, frames)), model.encoder(spatial, drop_joints=dropped)
+        z = model.encoder(anchor), model.encoder(select_frames(temporal, frames)), model.encoder(spatial, drop_joints=drop_joints)
         a, t, s = model.head.embed_many(*z)
     corr = lambda p, q: ((p.T @ q) / len(p))[:32, :32].numpy()
     titles = ('anchor: every frame and joint', f'temporal, MATM: {2 * mask_frame} frames removed',
-              f"spatial, CSM: joints {', '.join(map(str, dropped.tolist()))} removed",
+              f"spatial, CSM: joints {', '.join(map(str, drop_joints.tolist()))} removed",
               '$C(z_a, z_t)$ (32 of its dimensions)', '$C(z_a, z_s)$', 'the target of both: $I$')
     fig, axs = plt.subplots(2, 3, figsize=(12, 6.5))
     for ax, image, title in zip(axs.flat, [*shown, corr(a, t), corr(a, s), np.eye(32)], titles):
