@@ -41,7 +41,7 @@ def _cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 # %% ../nbs/00_core.ipynb #88a1cd32
-def _git_commit() -> str:
+def _read_git_commit() -> str:
     "The commit of the checkout pstl runs from, '+dirty' when it has uncommitted changes; None outside a git checkout."
     import subprocess, pstl
     here = Path(pstl.__file__).resolve().parent
@@ -52,12 +52,15 @@ def _git_commit() -> str:
         return commit.stdout.strip() + ('+dirty' if dirty.stdout.strip() else '')
     except (OSError, subprocess.SubprocessError): return None
 
+# read once, when pstl is imported: a long run that outlives later commits still names the code it runs
+_COMMIT = _read_git_commit()
+
 # %% ../nbs/00_core.ipynb #d0205e10
 def provenance(seconds: float = None) -> dict:
     "What made a result: pstl's version and commit, torch, the hardware, threads, the command line, the time (and wall seconds)."
     import platform, sys, time, torch
     from pstl import __version__
-    out = dict(pstl=__version__, commit=_git_commit(), torch=torch.__version__, python=platform.python_version(),
+    out = dict(pstl=__version__, commit=_COMMIT, torch=torch.__version__, python=platform.python_version(),
                os=platform.platform(), cpu=_cpu_name(), cores=os.cpu_count(), threads=torch.get_num_threads(),
                cuda=torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
                command=' '.join(Path(sys.argv[0]).name if i == 0 else a for i, a in enumerate(sys.argv)),
