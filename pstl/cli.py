@@ -293,8 +293,7 @@ def _run_bench(args) -> dict:
     given = {k: getattr(args, k) for k in ('batch_size', 'steps', 'warmup', 'projector', 'linear_epochs', 'linear_samples')
              if getattr(args, k) is not None}
     if args.device == 'auto': devices = ['cpu'] + (['cuda'] if torch.cuda.is_available() else [])
-    elif args.device == 'cuda' and not torch.cuda.is_available(): raise ValueError("--device cuda: no CUDA device here")
-    else: devices = [args.device]
+    else: devices = [str(pick_device(args.device))]  # one rule for what a --device name may be
     lines, t0 = [], time.perf_counter()
     def log(line): print(line, flush=True); lines.append(line)
     configs = [BenchConfig(**{**(QUICK if args.quick else {}), **given, 'threads': args.threads, 'device': device}) for device in devices]

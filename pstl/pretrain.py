@@ -210,9 +210,8 @@ def load_checkpoint(path, device='cpu') -> dict:
 # %% ../nbs/06_pretrain.ipynb #fa5baf62
 def _distributed(cfg) -> tuple:
     "(rank, world size, device, whether this call joined the process group): joins it when started by torchrun (WORLD_SIZE > 1)."
-    world = int(os.environ.get('WORLD_SIZE', 1))
-    if world == 1: return 0, 1, pick_device(cfg.device), False
-    device = pick_device(cfg.device)
+    world, device = int(os.environ.get('WORLD_SIZE', 1)), pick_device(cfg.device)
+    if world == 1: return 0, 1, device, False
     if device.type == 'cuda': device = torch.device('cuda', int(os.environ.get('LOCAL_RANK', 0))); torch.cuda.set_device(device)
     joined = not dist.is_initialized()
     if joined: dist.init_process_group('nccl' if device.type == 'cuda' else 'gloo')
