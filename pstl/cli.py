@@ -145,6 +145,7 @@ def _add_pretrain(sub):
     p.add_argument('--data', help='prepared data directory (required unless --resume)')
     p.add_argument('--out', required=True, help='run directory')
     p.add_argument('--resume', action='store_true', help='continue the run in --out from its checkpoint')
+    p.add_argument('--until', type=int, help='stop after this epoch, checkpoint kept: a long run in pieces, each continued with --resume')
     _pretrain_flags(p)
 
 def _config(a) -> PretrainConfig:
@@ -159,8 +160,10 @@ def _run_pretrain(args) -> dict:
     if args.resume and (Path(args.out)/'checkpoint.pt').exists():  # the run's own settings, with each flag given away from its default (pretrain names any clash)
         given = {f.name for f in fields(cfg) if getattr(cfg, f.name) != getattr(PretrainConfig(data=args.data, out=args.out), f.name)}
         cfg = replace(saved_config(args.out), **{k: getattr(cfg, k) for k in given - {'data'} | {'quiet', 'device'}})
-    out = pretrain(cfg, resume=args.resume)
-    if int(os.environ.get('RANK', 0)) == 0: print(f"pretrained encoder: {out/'encoder.pt'}")
+    out = pretrain(cfg, resume=args.resume, until=args.until)
+    if int(os.environ.get('RANK', 0)) == 0:
+        done = (out/'encoder.pt').exists() and (args.until or cfg.epochs) >= cfg.epochs
+        print(f"pretrained encoder: {out/'encoder.pt'}" if done else f"stopped after epoch {args.until} of {cfg.epochs}: continue with --resume")
     return dict(out=str(out))
 
 # %% ../nbs/09_cli.ipynb #ea99be4d

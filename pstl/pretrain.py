@@ -338,8 +338,13 @@ def _open_run(cfg: PretrainConfig, resume: bool) -> PretrainConfig:
     return cfg
 
 # %% ../nbs/06_pretrain.ipynb #9cac4d1a
-def pretrain(cfg: PretrainConfig, resume: bool = False) -> Path:
-    "Pretrain an encoder as configured; returns the run directory (holding `encoder.pt`). Under torchrun: DDP."
+def pretrain(
+    cfg: PretrainConfig,
+    resume: bool = False,  # continue the run in `cfg.out` from its checkpoint
+    until: int = None,  # stop after this epoch, checkpoint kept (no `encoder.pt` yet): a long run in pieces, each resumed
+) -> Path:
+    "Pretrain an encoder as configured; returns the run directory (holding `encoder.pt` once it ran all its epochs). Under torchrun: DDP."
+    if until is not None and until < 1: raise ValueError(f"until={until}: stop after at least one epoch")
     cfg = _open_run(cfg, resume)
     out = Path(cfg.out)
     train = load_prepared(cfg.data, 'train')
@@ -358,7 +363,7 @@ def pretrain(cfg: PretrainConfig, resume: bool = False) -> Path:
     scaler = torch.amp.GradScaler('cuda', enabled=cfg.amp and device.type == 'cuda')
     # rank r takes every world-th index of one seeded permutation: the ranks' slices of a step form one global batch
     sampler = DistributedSampler(range(len(train)), num_replicas=world, rank=rank, shuffle=True, seed=cfg.seed, drop_last=True)
-    for epoch in range(start, cfg.epochs):
+    for epoch in range(start, min(until or cfg.epochs, cfg.epochs)):
         for group in opt.param_groups: group['lr'] = learning_rate(epoch, cfg)
         model.train()
         sampler.set_epoch(epoch)
@@ -369,7 +374,7 @@ def pretrain(cfg: PretrainConfig, resume: bool = False) -> Path:
             _checkpoint(out/'checkpoint.pt', net, opt, generator, epoch, cfg, rng, device, world)
             if epoch + 1 in cfg.snapshot_epochs: save_encoder(out/f'encoder_epoch{epoch + 1}.pt', net.encoder, cfg.stream, cfg.method)
         if world > 1: dist.barrier()  # no rank runs ahead of the checkpoint it may resume from
-    if lead: save_encoder(out/'encoder.pt', net.encoder, cfg.stream, cfg.method)
+    if lead and (until or cfg.epochs) >= cfg.epochs: save_encoder(out/'encoder.pt', net.encoder, cfg.stream, cfg.method)
     if world > 1: dist.barrier()
     if joined_group: dist.destroy_process_group()  # left alive, gloo's threads may abort the process at exit
     return out

@@ -21,10 +21,10 @@ from .missing_joints import missing_joint_sets, zero_joints
 
 # %% auto #0
 __all__ = ['NOT_SETTINGS', 'NOTHING_MISSING', 'PARTS', 'PRETRAINED', 'METHODS', 'COLUMNS', 'KEYS', 'FIGURES', 'StudyConfig',
-           'differences', 'cached', 'study_pretrain_config', 'pretrain_settings', 'pretrained', 'missing_features',
-           'probe_scores', 'score_rows', 'finetune_scores', 'Piece', 'study_pieces', 'run_study', 'write_results',
-           'summarise', 'pick', 'compare', 'average_drop', 'targets', 'plot_protocols', 'plot_missing', 'plot_labels',
-           'plot_budget']
+           'differences', 'cached', 'study_pretrain_config', 'pretrain_settings', 'encoder_path', 'pretrained',
+           'missing_features', 'probe_scores', 'score_rows', 'finetune_scores', 'Piece', 'study_pieces', 'run_study',
+           'write_results', 'summarise', 'pick', 'compare', 'average_drop', 'targets', 'plot_protocols', 'plot_missing',
+           'plot_labels', 'plot_budget']
 
 # %% ../nbs/12_study.ipynb #404042b5
 @dataclass
@@ -85,14 +85,23 @@ def pretrain_settings(pc: PretrainConfig) -> dict:
     "A run's settings as they enter a piece's record."
     return {f'pretrain.{k}': v for k, v in asdict(pc).items() if k not in NOT_SETTINGS}
 
-def pretrained(pc: PretrainConfig, force: bool = False) -> Path:
-    "The run's `encoder.pt`: reused if made with `pc`'s settings, resumed if interrupted, trained if absent."
-    run = Path(pc.out)
+def encoder_path(pc: PretrainConfig, at: int = None) -> Path:
+    "Where the run keeps its encoder after `at` epochs (a snapshot), or after all of them."
+    if at is None or at == pc.epochs: return Path(pc.out)/'encoder.pt'
+    if at not in pc.snapshot_epochs: raise ValueError(f"{pc.out} keeps no snapshot after epoch {at} (its snapshots: {pc.snapshot_epochs})")
+    return Path(pc.out)/f'encoder_epoch{at}.pt'
+
+def pretrained(
+    pc: PretrainConfig, force: bool = False,
+    at: int = None,  # a snapshot epoch: train only that far (the run resumes from there later)
+) -> Path:
+    "The run's encoder (after `at` epochs, or all): reused if made with `pc`'s settings, resumed if interrupted, trained if absent."
+    run, path = Path(pc.out), encoder_path(pc, at)
     if (run/'config.json').exists() and (diff := config_differences(saved_config(run), pc, ignore=NOT_SETTINGS)):
         if not force: raise ValueError(f"{run} was made with other settings ({'; '.join(diff)}): pass --force to redo it, or use another --work")
         shutil.rmtree(run)
-    if not (run/'encoder.pt').exists(): pretrain(pc, resume=(run/'checkpoint.pt').exists())
-    return run/'encoder.pt'
+    if not path.exists(): pretrain(pc, resume=(run/'checkpoint.pt').exists(), until=at)
+    return path
 
 # %% ../nbs/12_study.ipynb #0406759b
 NOTHING_MISSING = {'0': [torch.zeros(0, dtype=torch.long)]}
@@ -163,7 +172,8 @@ class Piece:
     seed: int
     settings: dict  # everything its rows depend on
     compute: callable  # -> rows
-    needs: tuple = ()  # the pretraining runs (`PretrainConfig`s) it reads, trained before it
+    needs: tuple = ()  # the pretraining runs (`PretrainConfig`s) it reads, trained before it ...
+    at: int = None  # ... to this snapshot epoch only (default: to their end)
 
 def _rows(scores: dict, val, **columns) -> list:
     return [dict(**columns, **r) for r in score_rows(scores, val.labels)]
@@ -212,13 +222,12 @@ def _budget_piece(cfg, work, train, val, at, quiet, force) -> Piece:
     "PSTL's long run (seed 0), probed after `at` epochs, nothing missing, all labels."
     pc = study_pretrain_config(cfg, work, 'pstl', 'joint', 0, epochs=cfg.budget_epochs, quiet=quiet)
     def compute():
-        final = pretrained(pc, force)
-        encoder = load_encoder(final if at == pc.epochs else final.parent/f'encoder_epoch{at}.pt')[0]
+        encoder = load_encoder(pretrained(pc, force, at))[0]
         ftr, fvas = missing_features(train, val, encoder)
         scores = probe_scores(ftr, train.labels, fvas, val.labels, probe_epochs=cfg.probe_epochs)
         return _reorder(_rows(scores, val, method='pstl-long', stream='joint', seed=0, label_fraction=1.0, epochs=at))
     return Piece('budget', 'pstl', f'pstl-e{pc.epochs}-at{at}-seed0', 0, dict(probe_epochs=cfg.probe_epochs, at=at, **pretrain_settings(pc)), compute,
-                 (pc,))
+                 (pc,), at)
 
 # %% ../nbs/12_study.ipynb #628bde87
 def _stream_pieces(cfg, work, train, val, sets, quiet, force) -> list:
@@ -282,8 +291,9 @@ def run_study(
         path = results/'pieces'/piece.part/f'{piece.name}.json'
         if piece.part in parts and piece.method in methods and cached(path, piece.settings, force=force) is None:
             for pc in piece.needs:  # pretraining first, so that a piece's wall time is its evaluation alone
-                if not (Path(pc.out)/'encoder.pt').exists():
-                    t0 = time.perf_counter(); pretrained(pc, force); log(f"pretrain/{Path(pc.out).name}: {time.perf_counter() - t0:.0f} s")
+                if not encoder_path(pc, piece.at).exists():
+                    t0 = time.perf_counter(); pretrained(pc, force, piece.at)
+                    log(f"pretrain/{Path(pc.out).name}{f' to epoch {piece.at}' if piece.at else ''}: {time.perf_counter() - t0:.0f} s")
             t0 = time.perf_counter()
             cached(path, piece.settings, piece.compute, force)
             log(f"{piece.part}/{piece.name}: {time.perf_counter() - t0:.0f} s")

@@ -74,6 +74,12 @@ def test_sigkill_then_resume_gives_the_uninterrupted_weights(tmp_path):
     assert all(torch.equal(a[k], b[k]) for k in a)
     assert [json.loads(l)['epoch'] for l in (run/'metrics.jsonl').read_text().splitlines()] == [0, 1, 2]
     assert not list(run.glob('.*.tmp'))
+    pieces = tmp_path/'pieces'  # stopped on purpose after epoch 2, then resumed: the same weights again
+    r = pstl('pretrain', '--out', pieces, '--until', '2', *args)
+    assert 'stopped after epoch 2 of 3' in r.stdout and not (pieces/'encoder.pt').exists()
+    pstl('pretrain', '--out', pieces, '--resume', '--quiet')
+    c = weights_of(pieces/'encoder.pt')
+    assert all(torch.equal(a[k], c[k]) for k in a)
 
 def test_nan_loss_stops_with_a_clear_error_and_keeps_the_checkpoint(tmp_path, monkeypatch, capsys):
     data = write_synthetic(tmp_path/'data', n_train=16, n_val=8, max_persons=1)
