@@ -450,13 +450,24 @@ def plot_labels(table) -> 'plt.Figure':
 
 # %% ../nbs/12_study.ipynb #18622645
 def plot_budget(table) -> 'plt.Figure':
-    "Top-1 of the long PSTL run's probes against its pretraining epochs (one seed)."
+    "Top-1 of the long PSTL run's probes against its pretraining epochs (one seed), beside the study's own runs and the raw probe."
     import matplotlib.pyplot as plt
-    s = _summary(table, method='pstl-long', missing='0').sort_values('epochs')
-    if not len(s): return None
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for p, r in s.groupby('protocol', sort=False): ax.plot(r.epochs, r['mean'], marker='o', label=p)
-    ax.set_xlabel('pretraining epochs'); ax.set_ylabel('top-1 % (seed 0)'); ax.legend(fontsize=8); ax.grid(alpha=0.3)
+    s = _summary(table, missing='0', label_fraction=1.0, stream='joint')
+    long = s[s.method == 'pstl-long'].sort_values('epochs')
+    if not len(long): return None
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    for i, (p, r) in enumerate(long.groupby('protocol', sort=False)):
+        ax.plot(r.epochs, r['mean'], marker='o', color=f'C{i}')
+        ax.annotate(p, (r.epochs.iloc[-1], r['mean'].iloc[-1]), xytext=(6, 0), textcoords='offset points', va='center', color=f'C{i}')
+        if len(mine := s[(s.method == 'pstl') & (s.protocol == p)]):  # the study's runs: a schedule that ends at their epochs
+            m = mine.iloc[0]
+            ax.errorbar(m.epochs, m['mean'], yerr=0 if np.isnan(m['std']) else m['std'], fmt='x', color=f'C{i}', capsize=3,
+                        label=f"PSTL's {m.epochs:.0f}-epoch runs ({m['count']:.0f} seeds)" if i == 0 else None)
+    if len(raw := s[(s.method == 'raw') & (s.protocol == 'linear')]):
+        ax.axhline(raw['mean'].iloc[0], ls=':', color=_COLOURS['raw'], label=f"raw coordinates (linear): {raw['mean'].iloc[0]:.1f}")
+    ax.set_xlabel('pretraining epochs'); ax.set_ylabel('top-1 % (test view)'); ax.grid(alpha=0.3)
+    ax.set_xlim(0, long.epochs.max() * 1.18); ax.legend(fontsize=8, loc='lower right')
+    ax.set_title('one long PSTL run (seed 0), probed at its snapshots', fontsize=10)
     fig.tight_layout(); return fig
 
 FIGURES = dict(protocols=plot_protocols, missing_joints=plot_missing, labels=plot_labels, budget=plot_budget)
