@@ -352,8 +352,8 @@ def average_drop(table, method: str, protocol: str, counts=(2, 4, 6, 8, 10)) -> 
     "Per seed: top-1 with nothing missing minus the mean top-1 over k missing joints (all labels, joint stream)."
     t = table[(table.method == method) & (table.protocol == protocol) & (table.label_fraction == 1.0) & (table.stream == 'joint')]
     by = t.pivot_table(index='seed', columns='missing', values='top1')
-    if '0' not in by or not all(str(k) in by for k in counts): return by.iloc[:, :0].sum(1) * np.nan
-    return by['0'] - by[[str(k) for k in counts]].mean(1)
+    if '0' not in by or not all(str(k) in by for k in counts): return by.iloc[:, :0].sum(axis=1) * np.nan
+    return by['0'] - by[[str(k) for k in counts]].mean(axis=1)
 
 def _spread(values) -> dict:
     values = np.asarray(values, dtype=float)
