@@ -230,24 +230,25 @@ def _budget_piece(cfg, work, train, val, at, quiet, force) -> Piece:
                  (pc,), at)
 
 # %% ../nbs/12_study.ipynb #628bde87
-def _stream_pieces(cfg, work, train, val, sets, quiet, force) -> list:
-    "PSTL on the motion and bone streams (seed 0), and the joint-motion-bone ensemble of the linear probes."
-    pcs = {s: study_pretrain_config(cfg, work, 'pstl', s, 0, quiet=quiet) for s in ('joint', 'motion', 'bone')}
+def _stream_pieces(cfg, work, train, val, sets, seed, quiet, force) -> list:
+    "PSTL on the motion and bone streams (one seed), and the joint-motion-bone ensemble of the linear probes."
+    pcs = {s: study_pretrain_config(cfg, work, 'pstl', s, seed, quiet=quiet) for s in ('joint', 'motion', 'bone')}
     base = dict(probe_epochs=cfg.probe_epochs, missing=sorted(sets), missing_seeds=cfg.missing_seeds)
     def scores(stream, protocols):
         ftr, fvas = missing_features(train, val, load_encoder(pretrained(pcs[stream], force))[0], stream, sets)
-        return probe_scores(ftr, train.labels, fvas, val.labels, protocols, None, cfg.probe_epochs, 0)
+        return probe_scores(ftr, train.labels, fvas, val.labels, protocols, None, cfg.probe_epochs, seed)
     def one(stream):
-        return lambda: _reorder(_rows(scores(stream, ('linear', 'linear-std', 'knn')), val, method='pstl', stream=stream, seed=0,
+        return lambda: _reorder(_rows(scores(stream, ('linear', 'linear-std', 'knn')), val, method='pstl', stream=stream, seed=seed,
                                       label_fraction=1.0, epochs=cfg.epochs))
     def fused():
         each = [scores(s, ('linear', 'linear-std')) for s in pcs]
         mix = {p: {label: [sum(w * e[p][label][i] for w, e in zip(cfg.fusion, each)) for i in range(len(sets[label]))]
                    for label in sets} for p in each[0]}
-        return _reorder(_rows(mix, val, method='pstl', stream='ensemble', seed=0, label_fraction=1.0, epochs=cfg.epochs))
-    pieces = [Piece('streams', 'pstl', f'pstl-{s}-seed0', 0, dict(base, **pretrain_settings(pcs[s])), one(s), (pcs[s],)) for s in ('motion', 'bone')]
+        return _reorder(_rows(mix, val, method='pstl', stream='ensemble', seed=seed, label_fraction=1.0, epochs=cfg.epochs))
+    pieces = [Piece('streams', 'pstl', f'pstl-{s}-seed{seed}', seed, dict(base, **pretrain_settings(pcs[s])), one(s), (pcs[s],))
+              for s in ('motion', 'bone')]
     together = dict(base, fusion=cfg.fusion, **{f'{s}.{k}': v for s, pc in pcs.items() for k, v in pretrain_settings(pc).items()})
-    return pieces + [Piece('streams', 'pstl', 'pstl-ensemble-seed0', 0, together, fused, tuple(pcs.values()))]
+    return pieces + [Piece('streams', 'pstl', f'pstl-ensemble-seed{seed}', seed, together, fused, tuple(pcs.values()))]
 
 # %% ../nbs/12_study.ipynb #996936cc
 def study_pieces(
@@ -255,15 +256,13 @@ def study_pieces(
     seeds=(0, 1, 2),
     quiet: bool = True, force: bool = False,
 ) -> list:
-    "Every piece of the study for these seeds, in the order they are worth running (the budget and streams use seed 0)."
+    "Every piece of the study for these seeds, in the order they are worth running (the budget uses seed 0)."
     sets = missing_joint_sets(train.layout, cfg.missing_counts, cfg.missing_seeds)
     pieces = [_probe_piece(cfg, work, train, val, sets, m, s, quiet, force) for s in seeds for m in ('raw', 'random', *PRETRAINED)]
     pieces += [_finetune_piece(cfg, work, train, val, sets, m, f, s, quiet, force)
                for s in seeds for f in cfg.label_fractions for m in ('supervised', *PRETRAINED)]
-    if 0 in seeds:
-        pieces += [_budget_piece(cfg, work, train, val, at, quiet, force) for at in (*cfg.budget_snapshots, cfg.budget_epochs)]
-        pieces += _stream_pieces(cfg, work, train, val, sets, quiet, force)
-    return pieces
+    if 0 in seeds: pieces += [_budget_piece(cfg, work, train, val, at, quiet, force) for at in (*cfg.budget_snapshots, cfg.budget_epochs)]
+    return pieces + [p for s in seeds for p in _stream_pieces(cfg, work, train, val, sets, s, quiet, force)]
 
 # %% ../nbs/12_study.ipynb #f5f66a76
 def run_study(
