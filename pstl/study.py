@@ -458,12 +458,11 @@ def plot_budget(table) -> 'plt.Figure':
     for i, (p, r) in enumerate(long.groupby('protocol', sort=False)):
         ax.plot(r.epochs, r['mean'], marker='o', color=f'C{i}')
         ax.annotate(p, (r.epochs.iloc[-1], r['mean'].iloc[-1]), xytext=(6, 0), textcoords='offset points', va='center', color=f'C{i}')
-        if len(mine := s[(s.method == 'pstl') & (s.protocol == p)]):  # the study's runs: a schedule that ends at their epochs
-            m = mine.iloc[0]
-            ax.errorbar(m.epochs, m['mean'], yerr=0 if np.isnan(m['std']) else m['std'], fmt='x', color=f'C{i}', capsize=3,
-                        label=f"PSTL's {m.epochs:.0f}-epoch runs ({m['count']:.0f} seeds)" if i == 0 else None)
-    if len(raw := s[(s.method == 'raw') & (s.protocol == 'linear')]):
-        ax.axhline(raw['mean'].iloc[0], ls=':', color=_COLOURS['raw'], label=f"raw coordinates (linear): {raw['mean'].iloc[0]:.1f}")
+        if m := pick(s, method='pstl', protocol=p):  # the study's runs: a schedule that ends at their epochs
+            ax.errorbar(m['epochs'], m['mean'], yerr=0 if np.isnan(m['std']) else m['std'], fmt='x', color=f'C{i}', capsize=3,
+                        label=f"PSTL's {m['epochs']:.0f}-epoch runs ({m['count']:.0f} seeds)" if i == 0 else None)
+    if raw := pick(s, method='raw', protocol='linear'):
+        ax.axhline(raw['mean'], ls=':', color=_COLOURS['raw'], label=f"raw coordinates (linear): {raw['mean']:.1f}")
     ax.set_xlabel('pretraining epochs'); ax.set_ylabel('top-1 % (test view)'); ax.grid(alpha=0.3)
     ax.set_xlim(0, long.epochs.max() * 1.18); ax.legend(fontsize=8, loc='lower right')
     ax.set_title('one long PSTL run (seed 0), probed at its snapshots', fontsize=10)
