@@ -4,15 +4,15 @@
 
 # %% ../nbs/09_cli.ipynb #ba5b5be5
 from __future__ import annotations
-import argparse, json, os, sys, time
+import argparse, json, os, sys, time, warnings
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from .graph import LAYOUTS
-from .core import atomic_write, provenance, pick_device
-from .data import SkeletonSet, load_prepared
+from .core import atomic_write, provenance, pick_device, check_writable, file_digest, kept_result
+from .data import SkeletonSet, load_prepared, fingerprint
 from .synthetic import write_synthetic, SYNTHETIC_CLASSES
 from .datasets import prepare_ntu, prepare_pku, prepare_nucla, NTU_BENCHMARKS
 from .augment import STREAMS
@@ -26,12 +26,16 @@ from .study import StudyConfig, PARTS, METHODS as STUDY_METHODS, run_study, targ
 from .bench import BenchConfig, QUICK, bench
 
 # %% auto #0
-__all__ = ['COMMANDS', 'parser', 'run', 'main', 'config_flags', 'config_from', 'demo']
+__all__ = ['FLAG_RULES', 'COMMANDS', 'parser', 'run', 'main', 'checked', 'config_flags', 'config_from', 'evaluation', 'demo']
 
 # %% ../nbs/09_cli.ipynb #e75ca480
+class _Parser(argparse.ArgumentParser):
+    "An argument parser whose errors are one line: `pstl COMMAND: error: ...` (`--help` shows the usage)."
+    def error(self, message): self.exit(2, f"{self.prog}: error: {message}\n")
+
 def parser() -> argparse.ArgumentParser:
     "The `pstl` argument parser: one sub-parser per command, each added by its own function below."
-    top = argparse.ArgumentParser(prog='pstl', description='PSTL: self-supervised skeleton action representations from partial sequences.')
+    top = _Parser(prog='pstl', description='PSTL: self-supervised skeleton action representations from partial sequences.')
     sub = top.add_subparsers(dest='command', required=True, metavar='COMMAND')
     for add in (_add_demo, _add_synthetic, _add_prepare, _add_pretrain, _add_probes, _add_finetune, _add_study, _add_departures,
                 _add_ensemble, _add_bench): add(sub)
@@ -42,13 +46,60 @@ def run(args) -> dict:
     return COMMANDS[args.command](args)
 
 def main(argv=None):
-    "Entry point of the `pstl` console script."
+    "Entry point of the `pstl` console script: every error, OS error and Ctrl-C ends in one line."
     args = parser().parse_args(argv)
     keep_freed_memory()  # the command's process is its own: glibc keeps freed memory for the next step (06_pretrain)
-    try: run(args)
-    except (ValueError, FileNotFoundError, FileExistsError, FloatingPointError) as e:
-        print(f"pstl {args.command}: error: {e}", file=sys.stderr)
-        raise SystemExit(2)
+    name = f"pstl {args.command}"
+    with warnings.catch_warnings():
+        warnings.showwarning = lambda message, *_, **__: print(f"{name}: warning: {message}", file=sys.stderr)
+        try: run(args)
+        except KeyboardInterrupt:
+            print(f"{name}: interrupted{_after_interrupt(args)}", file=sys.stderr)
+            raise SystemExit(130)
+        except (ValueError, OSError, FloatingPointError) as e:
+            print(f"{name}: error: {_one_line(e)}", file=sys.stderr)
+            raise SystemExit(2)
+
+def _one_line(e: Exception) -> str:
+    "An error as the user should read it: an OS error as 'file: reason', any other as the first line of its message."
+    text = f"{e.filename}: {e.strerror}" if isinstance(e, OSError) and e.filename and e.strerror else str(e)
+    return text.strip().splitlines()[0] if text.strip() else type(e).__name__
+
+def _after_interrupt(args) -> str:
+    "What an interrupted command keeps, and how to go on: for pretrain, the epochs its checkpoint holds and the command that continues."
+    if args.command in ('study', 'departures'): return ": the pieces already finished are kept; the same command continues"
+    if args.command != 'pretrain': return ''
+    ckpt = Path(args.out)/'checkpoint.pt'
+    if not ckpt.exists(): return ": no epoch had finished, so there is nothing to resume"
+    done, total = torch.load(ckpt, weights_only=True, mmap=True)['epoch'] + 1, saved_config(args.out).epochs
+    return f": {ckpt} holds {done} of {total} epochs; continue with: pstl pretrain --out {args.out} --resume"
+
+# %% ../nbs/09_cli.ipynb #59ca4735
+def checked(
+    kind=int,  # int or float
+    low=None,  # the smallest value allowed
+    high=None,  # the largest value allowed
+    above=None,  # values must be greater than this
+):
+    "An argparse `type`: a number of `kind` within the bounds, or a one-line message naming the rule it breaks."
+    def parse(text: str):
+        try: value = kind(text)
+        except ValueError: raise argparse.ArgumentTypeError(f"{text!r} is not {'a whole number' if kind is int else 'a number'}") from None
+        if low is not None and value < low: raise argparse.ArgumentTypeError(f"{text}: must be at least {low}")
+        if above is not None and value <= above: raise argparse.ArgumentTypeError(f"{text}: must be above {above}")
+        if high is not None and value > high: raise argparse.ArgumentTypeError(f"{text}: must be at most {high}")
+        return value
+    parse.__name__ = kind.__name__
+    return parse
+
+_count, _some, _rate, _fraction = checked(int, 0), checked(int, 1), checked(float, 0), checked(float, above=0, high=1)
+FLAG_RULES = dict(
+    epochs=_some, probe_epochs=_some, finetune_epochs=_some, budget_epochs=_some, linear_epochs=_some, until=_some, steps=_some,
+    warmup_epochs=_count, warmup=_count, batch_size=_some, projector_dim=_some, projector=_some, k=_some, threads=_count,
+    lr=_rate, finetune_lr=_rate, weight_decay=_rate, lambd=_rate, fusion=_rate, mask_joint=_count, mask_frame=_count,
+    label_fraction=_fraction, label_fractions=_fraction, n_train=_some, n_val=_some, persons=_some, max_persons=_some,
+    classes=checked(int, 1, len(SYNTHETIC_CLASSES)), linear_samples=checked(int, 2), budget_snapshots=_some, missing_counts=_count,
+)  # each numeric flag's rule, by its name
 
 # %% ../nbs/09_cli.ipynb #aee8b901
 def config_flags(p: argparse.ArgumentParser, cls, skip=()):
@@ -60,9 +111,9 @@ def config_flags(p: argparse.ArgumentParser, cls, skip=()):
         flag, default, text = '--' + f.name.replace('_', '-'), f.default, docs.get(f.name) or ''
         if isinstance(default, bool): p.add_argument(flag, action=argparse.BooleanOptionalAction, default=default, help=text)
         elif isinstance(default, tuple):
-            p.add_argument(flag, nargs='+', type=type(default[0]) if default else str, default=default,
+            p.add_argument(flag, nargs='+', type=FLAG_RULES.get(f.name, type(default[0]) if default else str), default=default,
                            help=f"{text} (default: {' '.join(map(str, default))})".strip())
-        else: p.add_argument(flag, type=type(default), default=default, help=f"{text} (default: {default})".strip())
+        else: p.add_argument(flag, type=FLAG_RULES.get(f.name, type(default)), default=default, help=f"{text} (default: {default})".strip())
 
 def config_from(args: argparse.Namespace, cls):
     "The dataclass `cls` from the flags `config_flags` made (lists of values as tuples)."
@@ -72,14 +123,16 @@ def config_from(args: argparse.Namespace, cls):
 # %% ../nbs/09_cli.ipynb #bbd012a0
 def _add_synthetic(sub):
     p = sub.add_parser('synthetic', help='write the synthetic data set in the prepared format')
-    p.add_argument('--out', required=True); p.add_argument('--n-train', type=int, default=480)
-    p.add_argument('--n-val', type=int, default=240); p.add_argument('--layout', default='ntu25', choices=sorted(LAYOUTS))
-    p.add_argument('--persons', type=int, default=1); p.add_argument('--max-persons', type=int, default=2)
-    p.add_argument('--classes', type=int, default=len(SYNTHETIC_CLASSES)); p.add_argument('--seed', type=int, default=0)
+    p.add_argument('--out', required=True); p.add_argument('--n-train', type=FLAG_RULES['n_train'], default=480)
+    p.add_argument('--n-val', type=FLAG_RULES['n_val'], default=240); p.add_argument('--layout', default='ntu25', choices=sorted(LAYOUTS))
+    p.add_argument('--persons', type=FLAG_RULES['persons'], default=1); p.add_argument('--max-persons', type=FLAG_RULES['max_persons'], default=2)
+    p.add_argument('--classes', type=FLAG_RULES['classes'], default=len(SYNTHETIC_CLASSES)); p.add_argument('--seed', type=int, default=0)
+    p.add_argument('--force', action='store_true', help='replace prepared data in --out that other settings made')
 
 def _run_synthetic(args) -> dict:
-    out = write_synthetic(args.out, args.n_train, args.n_val, LAYOUTS[args.layout], args.classes, args.persons, args.max_persons, seed=args.seed)
-    print(f"wrote synthetic data to {out}"); return dict(out=str(out))
+    out = write_synthetic(args.out, args.n_train, args.n_val, LAYOUTS[args.layout], args.classes, args.persons, args.max_persons,
+                          seed=args.seed, force=args.force)
+    print(f"synthetic data in {out} (made as {out/'prepared.json'} records)"); return dict(out=str(out))
 
 def _add_prepare(sub):
     p = sub.add_parser('prepare', help='raw NTU RGB+D / PKU-MMD / N-UCLA files -> prepared data')
@@ -90,10 +143,11 @@ def _add_prepare(sub):
     p.add_argument('--missing-list', help='ntu: the official list of samples with missing skeletons')
     p.add_argument('--split', help='pku: the official cross-subject.txt or cross-view.txt')
     p.add_argument('--skip-bad', action='store_true', help='leave out bad samples (listed in skipped.txt) instead of stopping')
+    p.add_argument('--force', action='store_true', help='replace prepared data in --out that other inputs or settings made')
     p.add_argument('--quiet', action='store_true')
 
 def _run_prepare(args) -> dict:
-    kw = dict(skip_bad=args.skip_bad, quiet=args.quiet)
+    kw = dict(skip_bad=args.skip_bad, quiet=args.quiet, force=args.force)
     if args.dataset == 'ntu':
         benchmark = {'xsub': 'xsub60', 'xview': 'xview60', 'xset': 'xset120'}.get(args.benchmark, args.benchmark)
         r = prepare_ntu(args.raw, args.out, benchmark, args.missing_list, **kw)
@@ -101,7 +155,8 @@ def _run_prepare(args) -> dict:
         if not args.split: raise ValueError("pku needs --split (the official cross-subject.txt or cross-view.txt)")
         r = prepare_pku(args.raw, args.split, args.out, **kw)
     else: r = prepare_nucla(args.raw, args.out, **kw)
-    print(f"prepared {args.dataset}: {r['train']} train, {r['val']} val sequences, {r['skipped']} skipped -> {args.out}"); return r
+    done = 'kept (made by the same inputs and settings)' if r.get('reused') else 'prepared'
+    print(f"{args.dataset} {done}: {r['train']} train, {r['val']} val sequences, {r['skipped']} skipped -> {args.out}"); return r
 
 # %% ../nbs/09_cli.ipynb #50789a17
 def _pretrain_flags(p):
@@ -109,9 +164,9 @@ def _pretrain_flags(p):
     p.add_argument('--method', default=d.method, choices=METHODS)
     p.add_argument('--stream', default=d.stream, choices=STREAMS)
     for name in ('epochs', 'warmup_epochs', 'batch_size', 'lr', 'weight_decay', 'mask_joint', 'mask_frame'):
-        p.add_argument('--' + name.replace('_', '-'), type=type(getattr(d, name)), default=getattr(d, name))
-    p.add_argument('--projector-dim', type=int, default=d.projector_dims[0], help='width of the three projector layers')
-    p.add_argument('--lambd', type=float, default=d.lambd, help='Barlow Twins off-diagonal weight (scale it with 1/width^2)')
+        p.add_argument('--' + name.replace('_', '-'), type=FLAG_RULES[name], default=getattr(d, name))
+    p.add_argument('--projector-dim', type=FLAG_RULES['projector_dim'], default=d.projector_dims[0], help='width of the three projector layers')
+    p.add_argument('--lambd', type=FLAG_RULES['lambd'], default=d.lambd, help='Barlow Twins off-diagonal weight (scale it with 1/width^2)')
     p.add_argument('--per-sample-augment', action='store_true', help='draw augmentations per sequence, not per batch')
     p.add_argument('--augment', default=d.augment, choices=AUGMENT,
                    help="per-stream: each stream its own augmentation draw (the authors'); shared: one draw for all three")
@@ -145,7 +200,7 @@ def _add_pretrain(sub):
     p.add_argument('--data', help='prepared data directory (required unless --resume)')
     p.add_argument('--out', required=True, help='run directory')
     p.add_argument('--resume', action='store_true', help='continue the run in --out from its checkpoint')
-    p.add_argument('--until', type=int, help='stop after this epoch, checkpoint kept: a long run in pieces, each continued with --resume')
+    p.add_argument('--until', type=FLAG_RULES['until'], help='stop after this epoch, checkpoint kept: a long run in pieces, each continued with --resume')
     _pretrain_flags(p)
 
 def _config(a) -> PretrainConfig:
@@ -169,78 +224,136 @@ def _run_pretrain(args) -> dict:
 # %% ../nbs/09_cli.ipynb #ea99be4d
 def _data_flag(p, required=True): p.add_argument('--data', required=required, help='prepared data directory')
 
+def _result_flags(p, weights_help: str, required=True):
+    "The flags every evaluation takes: what it evaluates, on which stream, where its results go."
+    p.add_argument('--weights', required=required, help=weights_help)
+    p.add_argument('--stream', default=None, choices=STREAMS,
+                   help="default: the encoder's (joint for published checkpoints, which do not say); another one only when named here")
+    p.add_argument('--out', help='folder for the result files (default: beside --weights)')
+    p.add_argument('--force', action='store_true', help='redo a result in --out that other inputs or settings made')
+
+def _linear_flags(p):
+    p.add_argument('--epochs', type=FLAG_RULES['epochs'], default=150); p.add_argument('--lr', type=FLAG_RULES['lr'], default=0.01)
+    p.add_argument('--batch-size', type=FLAG_RULES['batch_size'], default=128); p.add_argument('--seed', type=int, default=0)
+    p.add_argument('--standardize', action='store_true', help="z-score the features first (not in the authors' protocol)")
+
 def _add_probes(sub):
     for name, text in (('linear', 'linear evaluation of a frozen encoder'), ('knn', 'kNN evaluation of a frozen encoder')):
         p = sub.add_parser(name, help=text)
-        _data_flag(p); p.add_argument('--weights', required=True, help="encoder.pt (pstl's), or the authors' or AimCLR's published checkpoint")
-        p.add_argument('--stream', default=None, choices=STREAMS, help="default: the encoder's (joint for published checkpoints, which do not say)")
-        if name == 'linear':
-            p.add_argument('--epochs', type=int, default=150); p.add_argument('--lr', type=float, default=0.01)
-            p.add_argument('--batch-size', type=int, default=128); p.add_argument('--seed', type=int, default=0)
-            p.add_argument('--standardize', action='store_true', help="z-score the features first (not in the authors' protocol)")
-        else: p.add_argument('--k', type=int, default=20, help='neighbours that vote')
+        _data_flag(p); _result_flags(p, "encoder.pt (pstl's), or the authors' or AimCLR's published checkpoint")
+        if name == 'linear': _linear_flags(p)
+        else: p.add_argument('--k', type=FLAG_RULES['k'], default=20, help='neighbours that vote')
 
-def _features(weights, data, stream=None):
-    encoder, saved_stream = load_encoder(weights, pick_device())
-    stream = stream or saved_stream
-    train, val = load_prepared(data, 'train'), load_prepared(data, 'val')
-    return extract_features(encoder, train, stream), extract_features(encoder, val, stream), train, val
-
-def _report(result, path):
+def _report(result, path, kept=False):
     keys = [k for k in ('protocol', 'top1', 'top5', 'best_top1', 'best_epoch', 'k', 'labelled') if k in result]
-    print(' '.join(f"{k}={result[k]:.2f}" if isinstance(result[k], float) else f"{k}={result[k]}" for k in keys), f"-> {path}")
+    print(' '.join(f"{k}={result[k]:.2f}" if isinstance(result[k], float) else f"{k}={result[k]}" for k in keys),
+          f"-> {path}" + (' (kept: made by the same inputs and settings; --force redoes it)' if kept else ''))
+
+# %% ../nbs/09_cli.ipynb #e6e1e356
+def evaluation(
+    command: str,  # the command, for its messages
+    data,  # the prepared data directory
+    weights,  # the encoder evaluated (None: trained from scratch)
+    protocol: str,  # 'linear', 'linear-std', 'knn', 'finetune', 'semi-0.1', ...
+    settings: dict,  # everything else that changes the result
+    stream: str = None,  # None: the encoder's own
+    out=None,  # the folder of the result files (default: beside `weights`)
+    force: bool = False,  # redo a kept result that other inputs or settings made
+) -> dict:
+    "Check every input and the output folder before any work; the result kept there when the same inputs and settings made it."
+    encoder, trained = load_encoder(weights, pick_device()) if weights else (None, None)
+    if weights and stream and stream != trained:
+        print(f"pstl {command}: note: {weights} was trained on the {trained} stream; it is evaluated on {stream}, as --stream asks", file=sys.stderr)
+    stream = stream or trained or 'joint'
+    train, val = load_prepared(data, 'train'), load_prepared(data, 'val')
+    made_by = dict(protocol=protocol, stream=stream, weights=file_digest(weights) if weights else None, trained_stream=trained,
+                   data=dict(train=fingerprint(train), val=fingerprint(val)), **settings)
+    folder = check_writable(out or Path(weights).parent)
+    path = folder/f"{protocol}_{stream}_{made_by['data']['val'][:8]}.json"  # named by what made it: no run overwrites another's
+    return dict(encoder=encoder, stream=stream, train=train, val=val, made_by=made_by, path=path,
+                inputs=dict(data=str(data), weights=str(weights) if weights else None), kept=kept_result(path, made_by, force))
+
+# %% ../nbs/09_cli.ipynb #374d161a
+def _evaluate(job: dict, compute, t0: float) -> dict:
+    "The kept result of `job`, or `compute(job)` written where `evaluation` named it, with what made it."
+    if job['kept'] is not None: _report(job['kept'], job['path'], kept=True); return job['kept']
+    r = compute(job)
+    r.update(protocol=job['made_by']['protocol'], made_by=job['made_by'], inputs=job['inputs'])
+    _report(r, write_result(job['path'].parent, job['path'].stem, r, time.perf_counter() - t0)); return r
+
+def _linear(job, a) -> dict:
+    ftr, fva = (extract_features(job['encoder'], s, job['stream']) for s in (job['train'], job['val']))
+    return linear_probe(ftr, job['train'].labels, fva, job['val'].labels, epochs=a['epochs'], lr=a['lr'], batch_size=a['batch_size'],
+                        seed=a['seed'], standardize=a['standardize'])
+
+def _linear_settings(args) -> tuple:
+    "(the protocol's name, its settings) of the linear-probe flags."
+    settings = dict(epochs=args.epochs, lr=args.lr, batch_size=args.batch_size, seed=args.seed, standardize=args.standardize)
+    return ('linear-std' if args.standardize else 'linear'), settings
 
 def _run_linear(args) -> dict:
-    if args.epochs < 1: raise ValueError(f"--epochs {args.epochs}: the probe needs at least one epoch")
-    t0 = time.perf_counter()
-    ftr, fva, train, val = _features(args.weights, args.data, args.stream)
-    r = linear_probe(ftr, train.labels, fva, val.labels, epochs=args.epochs, lr=args.lr, batch_size=args.batch_size, seed=args.seed,
-                     standardize=args.standardize)
-    _report(r, write_result(Path(args.weights).parent, 'linear', r, time.perf_counter() - t0)); return r
+    t0, (protocol, settings) = time.perf_counter(), _linear_settings(args)
+    job = evaluation('linear', args.data, args.weights, protocol, settings, args.stream, args.out, args.force)
+    return _evaluate(job, lambda job: _linear(job, settings), t0)
 
 def _run_knn(args) -> dict:
     t0 = time.perf_counter()
-    ftr, fva, train, val = _features(args.weights, args.data, args.stream)
-    r = knn(ftr, train.labels, fva, val.labels, k=args.k)
-    _report(r, write_result(Path(args.weights).parent, 'knn', r, time.perf_counter() - t0)); return r
+    job = evaluation('knn', args.data, args.weights, 'knn', dict(k=args.k), args.stream, args.out, args.force)
+    if args.k > len(job['train']): raise ValueError(f"--k {args.k}: larger than the {len(job['train'])} training sequences")
+    def compute(job):
+        ftr, fva = (extract_features(job['encoder'], s, job['stream']) for s in (job['train'], job['val']))
+        return knn(ftr, job['train'].labels, fva, job['val'].labels, k=args.k)
+    return _evaluate(job, compute, t0)
 
 # %% ../nbs/09_cli.ipynb #ac157715
 def _add_finetune(sub):
     p = sub.add_parser('finetune', help='fine-tune encoder + classifier (semi-supervised with --label-fraction)')
-    _data_flag(p); p.add_argument('--weights', help='encoder.pt; without it the encoder is trained from scratch')
-    p.add_argument('--out', help='where to write results when there are no --weights')
-    p.add_argument('--stream', default=None, choices=STREAMS, help="default: the encoder's stream (joint from scratch)")
+    _data_flag(p); _result_flags(p, 'encoder.pt; without it the encoder is trained from scratch (then --out is needed)', required=False)
     config_flags(p, FinetuneConfig, skip=('device', 'quiet'))
     p.add_argument('--device', default='auto'); p.add_argument('--quiet', action='store_true')
 
 def _run_finetune(args) -> dict:
-    t0 = time.perf_counter()
-    train, val = load_prepared(args.data, 'train'), load_prepared(args.data, 'val')
-    if args.weights: encoder, stream = load_encoder(args.weights)
-    elif args.out: encoder, stream = STGCN(train.layout), 'joint'
-    else: raise ValueError("finetune needs --weights, or --out to train from scratch")
-    torch.manual_seed(args.seed)
-    r = finetune(encoder, train, val, config_from(args, FinetuneConfig), stream=args.stream or stream)
-    name = 'finetune' if args.label_fraction >= 1 else f'semi_{args.label_fraction:g}'
-    folder = Path(args.weights).parent if args.weights else Path(args.out)
-    save_classifier(folder/f'{name}.pt', r['model'])  # the fine-tuned model, for load_encoder and load_classifier
-    _report(r, write_result(folder, name, r, time.perf_counter() - t0)); return r
+    t0, cfg = time.perf_counter(), config_from(args, FinetuneConfig)
+    if not (args.weights or args.out): raise ValueError("finetune needs --weights, or --out to train from scratch")
+    settings = {k: v for k, v in asdict(cfg).items() if k not in ('device', 'quiet', 'label_fraction')}
+    protocol = 'finetune' if cfg.label_fraction >= 1 else f'semi-{cfg.label_fraction:g}'
+    job = evaluation('finetune', args.data, args.weights, protocol, settings, args.stream, args.out, args.force)
+    def compute(job):
+        torch.manual_seed(args.seed)
+        r = finetune(job['encoder'] or STGCN(job['train'].layout), job['train'], job['val'], cfg, stream=job['stream'])
+        save_classifier(job['path'].with_suffix('.pt'), r.pop('model'))  # the fine-tuned model, for load_encoder and load_classifier
+        return r
+    return _evaluate(job, compute, t0)
 
 def _add_ensemble(sub):
     p = sub.add_parser('ensemble', help='fuse the linear-probe logits of joint, motion and bone encoders')
-    _data_flag(p); p.add_argument('--weights', nargs='+', required=True, help='encoder.pt files evaluated by `pstl linear`')
-    p.add_argument('--fusion', type=float, nargs='+', default=[0.6, 0.6, 0.4], help='one weight per encoder')
-    p.add_argument('--out', help='folder for ensemble.json (default: beside the first weights)')
+    _data_flag(p); p.add_argument('--weights', nargs='+', required=True, help='one encoder.pt per stream (distinct encoders)')
+    p.add_argument('--fusion', type=FLAG_RULES['fusion'], nargs='+', default=[0.6, 0.6, 0.4], help='one weight per encoder')
+    p.add_argument('--out', help='folder for the ensemble result (default: beside the first weights)')
+    p.add_argument('--force', action='store_true', help='redo results that other inputs or settings made')
+    _linear_flags(p)
 
 def _run_ensemble(args) -> dict:
-    t0, val, logits = time.perf_counter(), load_prepared(args.data, 'val'), []
+    "Each encoder's linear probe on this data (kept beside its weights when the same inputs made it, else computed there), then fused."
+    t0, (protocol, settings) = time.perf_counter(), _linear_settings(args)
+    if len(args.fusion) != len(args.weights): raise ValueError(f"{len(args.weights)} encoders but {len(args.fusion)} --fusion weights")
     for w in args.weights:
-        f = Path(w).parent/'linear_logits.npy'
-        if not f.exists(): raise FileNotFoundError(f"{f}: missing; run `pstl linear --weights {w}` first")
-        logits.append(np.load(f))
-        if logits[-1].shape[0] != len(val): raise ValueError(f"{f}: {logits[-1].shape[0]} rows for {len(val)} validation sequences")
-    r = ensemble(logits, val.labels, args.fusion)
-    _report(r, write_result(args.out or Path(args.weights[0]).parent, 'ensemble', r, time.perf_counter() - t0)); return r
+        if not Path(w).is_file(): raise FileNotFoundError(f"{w}: no such weights file")
+    digests = [file_digest(w) for w in args.weights]
+    if len(set(digests)) < len(digests):
+        a, b = [w for w, d in zip(args.weights, digests) if digests.count(d) > 1][:2]
+        raise ValueError(f"{a} and {b} are the same encoder: an ensemble fuses different ones")
+    jobs = [evaluation('ensemble', args.data, w, protocol, settings, force=args.force) for w in args.weights]
+    logits = []
+    for job in jobs:  # a kept result is trusted only with its logits, one row per validation sequence in this data's order
+        saved = job['path'].with_name(job['path'].stem + '_logits.npy')
+        if job['kept'] is not None and saved.exists() and np.load(saved, mmap_mode='r').shape[0] == len(job['val']):
+            _report(job['kept'], job['path'], kept=True); logits.append(np.load(saved))
+        else: logits.append(_evaluate({**job, 'kept': None}, lambda job: _linear(job, settings), t0)['logits'])
+    made_by = dict(protocol='ensemble', weights=digests, fusion=list(args.fusion), probe=protocol, data=jobs[0]['made_by']['data'], **settings)
+    path = check_writable(args.out or Path(args.weights[0]).parent)/f"ensemble_{made_by['data']['val'][:8]}.json"
+    job = dict(kept=kept_result(path, made_by, args.force), path=path, made_by=made_by, inputs=dict(data=str(args.data), weights=args.weights))
+    return _evaluate(job, lambda job: ensemble(logits, jobs[0]['val'].labels, args.fusion), t0)
 
 # %% ../nbs/09_cli.ipynb #5b8b6baa
 def _add_study(sub):
@@ -285,10 +398,9 @@ def _run_departures(args) -> dict:
 def _add_bench(sub):
     p = sub.add_parser('bench', help="pretraining and linear-evaluation speed against the authors' execution")
     p.add_argument('--quick', action='store_true', help=f"smaller: {', '.join(f'{k}={v}' for k, v in QUICK.items())}")
-    p.add_argument('--batch-size', type=int); p.add_argument('--steps', type=int); p.add_argument('--warmup', type=int)
-    p.add_argument('--projector', type=int)
-    p.add_argument('--linear-epochs', type=int); p.add_argument('--linear-samples', type=int)
-    p.add_argument('--threads', type=int, default=BenchConfig().threads, help='0: every core available')
+    for name in ('batch_size', 'steps', 'warmup', 'projector', 'linear_epochs', 'linear_samples'):
+        p.add_argument('--' + name.replace('_', '-'), type=FLAG_RULES[name], help=f"default: {getattr(BenchConfig(), name)}")
+    p.add_argument('--threads', type=FLAG_RULES['threads'], default=BenchConfig().threads, help='0: every core available')
     p.add_argument('--device', default='auto', help="'auto': the CPU, and CUDA too when present; or 'cpu' or 'cuda'")
     p.add_argument('--out', help='folder for bench.json and bench.log')
 
@@ -374,7 +486,8 @@ def demo(out='runs/demo', epochs: int = 8, seed: int = 0, quiet: bool = False, f
 # %% ../nbs/09_cli.ipynb #2cb3dff3
 def _add_demo(sub):
     p = sub.add_parser('demo', help='synthetic data -> PSTL pretraining -> linear probe and kNN, with figures')
-    p.add_argument('--out', default='runs/demo'); p.add_argument('--epochs', type=int, default=8)
+    p.add_argument('--out', default='runs/demo')
+    p.add_argument('--epochs', type=checked(int, 2), default=8, help='pretraining epochs, the first a warm-up (at least 2; default: 8)')
     p.add_argument('--seed', type=int, default=0); p.add_argument('--quiet', action='store_true')
     p.add_argument('--force', action='store_true', help='redo a demo made in --out with other settings')
 

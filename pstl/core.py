@@ -4,15 +4,21 @@
 
 # %% ../nbs/00_core.ipynb #905d2460
 from __future__ import annotations
-import os, tempfile
+import hashlib, json, os, tempfile
 from pathlib import Path
 
 import numpy as np
 
 # %% auto #0
-__all__ = ['atomic_write', 'provenance', 'rotation_matrix', 'pick_device', 'progress']
+__all__ = ['atomic_write', 'check_writable', 'file_digest', 'differences', 'kept_result', 'provenance', 'rotation_matrix',
+           'pick_device', 'progress']
 
 # %% ../nbs/00_core.ipynb #6869657e
+def _umask() -> int:
+    "The process's umask (read by setting it and putting it back)."
+    mask = os.umask(0o022); os.umask(mask)
+    return mask
+
 def atomic_write(
     path,  # the file to (re)write
     write,  # callable taking a binary file object
@@ -22,6 +28,7 @@ def atomic_write(
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
     try:
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600: the file gets what the umask allows, like any other
         with os.fdopen(fd, 'wb') as f:
             write(f)
             f.flush(); os.fsync(f.fileno())
@@ -30,6 +37,53 @@ def atomic_write(
         if os.path.exists(tmp): os.unlink(tmp)
         raise
     return path
+
+# %% ../nbs/00_core.ipynb #07118b56
+def check_writable(
+    folder,  # a folder files will be written into (it may not exist yet)
+) -> Path:
+    "Raise a one-line `OSError` now if nothing can be written in `folder`: a file in the way, or no permission to write."
+    folder = Path(folder)
+    there = folder
+    while not there.exists() and there != there.parent: there = there.parent
+    if not there.is_dir(): raise NotADirectoryError(f"{folder}: cannot be a folder: {there} is a file")
+    if not os.access(there, os.W_OK | os.X_OK): raise PermissionError(f"{folder}: cannot write there ({there} is not writable)")
+    return folder
+
+# %% ../nbs/00_core.ipynb #570fc7c1
+def file_digest(path) -> str:
+    "The SHA-256 of a file's bytes, as hex: what a result records of the weights it evaluated."
+    h = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for block in iter(lambda: f.read(1 << 20), b''): h.update(block)
+    return h.hexdigest()
+
+# %% ../nbs/00_core.ipynb #810b720b
+def differences(
+    kept: dict,  # what made the kept output
+    asked: dict,  # what is asked for now
+    ignore=(),  # keys that do not matter
+) -> list:
+    "'name: kept -> asked' for each key (other than `ignore`) in which two records differ, compared as JSON."
+    a, b = (json.loads(json.dumps(d, default=str)) for d in (kept, asked))
+    return [f"{k}: {a.get(k)!r} -> {b.get(k)!r}" for k in dict.fromkeys([*a, *b]) if k not in ignore and a.get(k) != b.get(k)]
+
+# %% ../nbs/00_core.ipynb #ae9198a2
+def kept_result(
+    path,  # a JSON record an earlier run wrote, holding `made_by`
+    made_by: dict,  # the inputs and settings of what is asked for now
+    force: bool = False,  # redo it whatever is kept
+) -> dict:
+    "The record in `path` when the same inputs and settings made it (reuse it); None when there is none or `force`; else a one-line error naming each difference."
+    path = Path(path)
+    if force or not path.exists(): return None
+    try: kept = json.loads(path.read_text())
+    except (OSError, ValueError): kept = {}
+    if not isinstance(kept, dict) or 'made_by' not in kept:
+        raise FileExistsError(f"{path} exists and does not say what made it: pass --force to replace it, or choose another --out")
+    if diff := differences(kept['made_by'], made_by):
+        raise FileExistsError(f"{path} was made by other inputs or settings ({'; '.join(diff)}): pass --force to redo it, or choose another --out")
+    return kept
 
 # %% ../nbs/00_core.ipynb #cc64e43d
 def _cpu_name() -> str:

@@ -4,17 +4,17 @@
 
 # %% ../nbs/01_data.ipynb #457c8891
 from __future__ import annotations
-import json, pickle
+import hashlib, json, pickle
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from .graph import Layout, NTU25
-from .core import atomic_write
+from .core import atomic_write, check_writable, kept_result, provenance
 
 # %% auto #0
-__all__ = ['SkeletonSet', 'position_file', 'label_file', 'save_layout', 'load_layout', 'save_prepared', 'load_prepared',
-           'label_fraction_indices']
+__all__ = ['PREPARED_FILES', 'SkeletonSet', 'position_file', 'label_file', 'save_layout', 'load_layout', 'save_prepared',
+           'load_prepared', 'fingerprint', 'claim_prepared', 'record_prepared', 'label_fraction_indices']
 
 # %% ../nbs/01_data.ipynb #b00cd49a
 @dataclass
@@ -114,6 +114,47 @@ def load_prepared(
     if num_classes is not None and len(labels) and labels.max() >= num_classes:
         raise ValueError(f"{lf}: label {labels.max()} is out of range for {num_classes} classes")
     return SkeletonSet(data, labels.astype(np.int64), list(names), layout)
+
+# %% ../nbs/01_data.ipynb #1e114d1a
+def fingerprint(
+    skeletons: SkeletonSet,
+) -> str:  # 16 hex digits
+    "A digest of the sequences, their labels and their names, in their order: the same fingerprint means the same data."
+    h = hashlib.sha256(repr((skeletons.data.shape, str(skeletons.data.dtype))).encode())
+    for start in range(0, len(skeletons), 1024): h.update(np.ascontiguousarray(skeletons.data[start:start + 1024]).tobytes())
+    h.update(np.asarray(skeletons.labels, dtype=np.int64).tobytes())
+    h.update('\n'.join(map(str, skeletons.names)).encode())
+    return h.hexdigest()[:16]
+
+# %% ../nbs/01_data.ipynb #26f57265
+PREPARED_FILES = ('train_position.npy', 'train_label.pkl', 'val_position.npy', 'val_label.pkl', 'layout.json', 'prepared.json',
+                  'synthetic.json', 'skipped.txt')  # what a preparation may leave in its folder
+
+def claim_prepared(
+    out,  # the data directory about to be written
+    made_by: dict,  # what will make it: the command, its inputs (by content) and settings
+    force: bool = False,  # replace prepared data made otherwise
+) -> dict:
+    "Before preparing: the record of the same data already in `out` (reuse it) or None (write it); a one-line error if `out` holds other data."
+    out = check_writable(out)
+    if not any((out/f).exists() for f in PREPARED_FILES): return None
+    if not force and not (out/'prepared.json').exists():
+        raise FileExistsError(f"{out} already holds prepared data that does not say what made it: pass --force to replace it, or choose another --out")
+    return kept_result(out/'prepared.json', made_by, force)
+
+# %% ../nbs/01_data.ipynb #79552d5b
+def record_prepared(
+    out,  # the data directory just written
+    made_by: dict,  # what made it, as given to `claim_prepared`
+    counts: dict,  # sequences per split, and anything else worth keeping
+    written=(),  # the files of PREPARED_FILES this preparation wrote (kept); the others are removed
+) -> dict:
+    "Remove what an earlier preparation left and this one did not write, and record what made the data in `prepared.json`."
+    out = Path(out)
+    for f in set(PREPARED_FILES) - set(written) - {'prepared.json'}: (out/f).unlink(missing_ok=True)
+    record = dict(made_by=made_by, counts=counts, provenance=provenance())
+    atomic_write(out/'prepared.json', lambda f: f.write(json.dumps(record, indent=1).encode()))
+    return record
 
 # %% ../nbs/01_data.ipynb #9b24d4cc
 def label_fraction_indices(

@@ -4,19 +4,20 @@
 
 # %% ../nbs/01b_datasets.ipynb #3fb23744
 from __future__ import annotations
-import json
+import hashlib, json
 from pathlib import Path
 
 import numpy as np
 from .graph import Layout, NTU25, KINECT20
 from .core import atomic_write, rotation_matrix
-from .data import SkeletonSet, save_prepared
+from .data import SkeletonSet, save_prepared, claim_prepared, record_prepared, PREPARED_FILES
 
 # %% auto #0
 __all__ = ['NTU_BODY_FIELDS', 'NTU_JOINT_FIELDS', 'NTU60_TRAIN_SUBJECTS', 'NTU120_TRAIN_SUBJECTS', 'NTU_BENCHMARKS',
-           'valid_length', 'resize_frames', 'face_front', 'prepare_sequence', 'from_sequences', 'read_ntu_skeleton',
-           'ntu_coordinates', 'ntu_name_fields', 'ntu_split', 'write_prepared_splits', 'read_name_list', 'prepare_ntu',
-           'read_pku_split', 'read_pku_skeleton', 'read_pku_labels', 'pku_action', 'prepare_pku', 'prepare_nucla']
+           'NTU_MISSING_LISTS', 'valid_length', 'resize_frames', 'face_front', 'prepare_sequence', 'from_sequences',
+           'read_ntu_skeleton', 'ntu_coordinates', 'ntu_name_fields', 'ntu_split', 'write_prepared_splits',
+           'read_name_list', 'raw_inputs', 'prepare_ntu', 'read_pku_split', 'read_pku_skeleton', 'read_pku_labels',
+           'pku_action', 'prepare_pku', 'prepare_nucla']
 
 # %% ../nbs/01b_datasets.ipynb #8271e95c
 def _shoulders(layout):
@@ -158,9 +159,13 @@ def write_prepared_splits(
     skip_bad: bool = False,
     quiet: bool = False,
     total: int = None,
+    made_by: dict = None,  # what prepares it (command, inputs, settings): recorded, and an identical earlier preparation is reused
+    force: bool = False,  # replace prepared data in `out` made otherwise
 ) -> dict:  # number of sequences per split, and of skipped ones
-    "Prepare every sample, then write `train_*`/`val_*`, `layout.json` and (if any) `skipped.txt`."
+    "Prepare every sample, then write `train_*`/`val_*`, `layout.json`, (if any) `skipped.txt` and `prepared.json`."
     from tqdm.auto import tqdm
+    made_by = dict(made_by or {}, frames=frames, max_persons=max_persons, layout=layout.name, skip_bad=skip_bad)
+    if kept := claim_prepared(out, made_by, force): return dict(kept['counts'], reused=True)
     splits, skipped = {'train': ([], [], []), 'val': ([], [], [])}, []
     for name, split, label, load in tqdm(samples, total=total, disable=quiet, desc='preparing', dynamic_ncols=True):
         try: arr = prepare_sequence(load(), layout, frames, max_persons, name)
@@ -171,35 +176,52 @@ def write_prepared_splits(
         data.append(arr); labels.append(label); names.append(name)
     counts = {s: len(v[0]) for s, v in splits.items()}
     if not any(counts.values()): raise ValueError("no sample was prepared: nothing written")
+    (Path(out)/'prepared.json').unlink(missing_ok=True)  # no record while the data is being replaced
     for split, (data, labels, names) in splits.items():
         array = np.stack(data) if data else np.zeros((0, 3, frames, layout.num_joints, max_persons), np.float32)
         save_prepared(SkeletonSet(array, np.asarray(labels, dtype=np.int64), names, layout), out, split)
     if skipped: atomic_write(Path(out)/'skipped.txt', lambda f: f.write(('\n'.join(skipped) + '\n').encode()))
+    record_prepared(out, made_by, dict(counts, skipped=len(skipped)), PREPARED_FILES[:5] + (('skipped.txt',) if skipped else ()))
     return dict(counts, skipped=len(skipped))
 
 # %% ../nbs/01b_datasets.ipynb #c13cb531
+NTU_MISSING_LISTS = {'60': 'NTU_RGBD_samples_with_missing_skeletons.txt', '120': 'NTU_RGBD120_samples_with_missing_skeletons.txt'}
+
 def read_name_list(path) -> set:
     "Sample names listed one per line (e.g. the official NTU missing-skeleton lists), header lines ignored."
     import re
     return set(re.findall(r'S\d{3}C\d{3}P\d{3}R\d{3}A\d{3}', Path(path).read_text()))
+
+# %% ../nbs/01b_datasets.ipynb #359cb035
+def raw_inputs(
+    files,  # the raw files a preparation reads
+) -> dict:
+    "What a preparation's inputs were, by name and size (not by path: a moved folder is the same input); cheap for a 60 GB data set."
+    files = sorted(Path(f) for f in files)
+    listing = '\n'.join(f"{f.name}\t{f.stat().st_size}" for f in files)
+    return dict(files=len(files), bytes=sum(f.stat().st_size for f in files), digest=hashlib.sha256(listing.encode()).hexdigest()[:16])
 
 # %% ../nbs/01b_datasets.ipynb #0ebf158a
 def prepare_ntu(
     raw,  # directory of .skeleton files
     out,  # output directory
     benchmark: str = 'xsub60',  # one of NTU_BENCHMARKS
-    missing_list=None,  # the official list of samples with missing skeletons (ships with the data set)
+    missing_list=None,  # the official list of samples with missing skeletons; default: the one in `raw`, if there
     skip_bad: bool = False,
     quiet: bool = False,
+    force: bool = False,  # replace prepared data in `out` made otherwise
 ) -> dict:
     "Raw NTU RGB+D 60/120 `.skeleton` files -> prepared data of one benchmark."
     import warnings
     raw = Path(raw)
     if not raw.is_dir(): raise FileNotFoundError(f"{raw}: no such directory of .skeleton files")
+    if benchmark not in NTU_BENCHMARKS: raise ValueError(f"unknown benchmark {benchmark!r}: use one of {', '.join(NTU_BENCHMARKS)}")
     files = sorted(raw.glob('*.skeleton'))
     if not files: raise FileNotFoundError(f"{raw}: no .skeleton files")
+    official = raw/NTU_MISSING_LISTS['120' if benchmark.endswith('120') else '60']
+    if missing_list is None and official.exists(): missing_list = official  # the list ships beside the files
     if missing_list is None:
-        warnings.warn("no --missing-list: samples on the official list are not excluded, only files with no skeleton at all")
+        warnings.warn(f"no --missing-list (and no {official.name} in {raw}): samples on the official list are not excluded, only files with no skeleton at all")
         missing = set()
     else: missing = read_name_list(missing_list)
     def entries():
@@ -211,7 +233,9 @@ def prepare_ntu(
                 if missing_list is None and not xyz.any(): raise ValueError(f"{f}: no skeleton in any frame")
                 return xyz
             yield f.stem, split, ntu_name_fields(f.stem)['action'] - 1, load
-    return write_prepared_splits(entries(), out, NTU25, skip_bad=skip_bad, quiet=quiet, total=len(files))
+    made_by = dict(command='prepare ntu', raw=raw_inputs(files), benchmark=benchmark,
+                   missing_list=raw_inputs([missing_list]) if missing_list else None)
+    return write_prepared_splits(entries(), out, NTU25, skip_bad=skip_bad, quiet=quiet, total=len(files), made_by=made_by, force=force)
 
 # %% ../nbs/01b_datasets.ipynb #c00d3c7b
 def read_pku_split(path) -> dict:
@@ -271,6 +295,7 @@ def prepare_pku(
     out,
     skip_bad: bool = False,
     quiet: bool = False,
+    force: bool = False,  # replace prepared data in `out` made otherwise
 ) -> dict:
     "Untrimmed PKU-MMD (Part I or II) -> one prepared sequence per labelled action, 51 classes."
     raw = Path(raw)
@@ -287,7 +312,9 @@ def prepare_pku(
                 return cache['xyz']
             for i, (c, s, e, _) in enumerate(read_pku_labels(lf)):
                 yield f'{v}_{i:03d}', split[v], c - 1, (lambda s=s, e=e: pku_action(coordinates(), s, e))
-    result = write_prepared_splits(entries(), out, NTU25, skip_bad=skip_bad, quiet=quiet)
+    inputs = [raw/d/f'{v}.txt' for v in videos for d in ('skeleton', 'label') if (raw/d/f'{v}.txt').exists()]
+    made_by = dict(command='prepare pku', raw=raw_inputs(inputs), split=raw_inputs([split_file]))
+    result = write_prepared_splits(entries(), out, NTU25, skip_bad=skip_bad, quiet=quiet, made_by=made_by, force=force)
     return dict(result, videos=len(videos), listed=len(split))
 
 # %% ../nbs/01b_datasets.ipynb #7ecea14c
@@ -296,6 +323,7 @@ def prepare_nucla(
     out,
     skip_bad: bool = False,
     quiet: bool = False,
+    force: bool = False,  # replace prepared data in `out` made otherwise
 ) -> dict:
     "N-UCLA JSON -> prepared data on the KINECT20 layout, one person; views 1+2 train, view 3 val."
     import re
@@ -313,4 +341,6 @@ def prepare_nucla(
                 def bad(error=ValueError(f"{f}: not valid JSON ({e})")): raise error  # skippable with skip_bad
                 yield f.stem, split, -1, bad; continue
             yield f.stem, split, int(d['label']) - 1, lambda d=d: np.asarray(d['skeletons'], dtype=np.float64)[:, None]
-    return write_prepared_splits(entries(), out, KINECT20, max_persons=1, skip_bad=skip_bad, quiet=quiet, total=len(files))
+    made_by = dict(command='prepare nucla', raw=raw_inputs(files))
+    return write_prepared_splits(entries(), out, KINECT20, max_persons=1, skip_bad=skip_bad, quiet=quiet, total=len(files),
+                                 made_by=made_by, force=force)

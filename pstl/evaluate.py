@@ -30,7 +30,10 @@ def _read_weights(weights, device) -> tuple:
     "(the file's contents, its encoder in eval mode, its stream), the file read as data: a file from elsewhere never runs code."
     weights = Path(weights)
     if not weights.exists(): raise FileNotFoundError(f"{weights}: no such weights file")
+    if weights.is_dir(): raise IsADirectoryError(f"{weights}: a folder, not a weights file (a run's encoder is its encoder.pt)")
     blob = load_checkpoint(weights, device)
+    if isinstance(blob, dict) and {'model', 'optimizer', 'epoch'} <= set(blob):
+        raise ValueError(f"{weights}: a pretraining checkpoint, not an encoder: use the encoder.pt pretraining writes when it ends")
     if isinstance(blob, dict) and not ('state_dict' in blob and 'layout' in blob) and any('st_gcn_networks.' in k for k in blob):
         return _read_published(weights, blob, device)
     try:

@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from torch.utils.data import DistributedSampler
 
 from .graph import Layout
-from .core import atomic_write, pick_device, progress
+from .core import atomic_write, pick_device, progress, differences, check_writable
 from .data import SkeletonSet, load_prepared
 from .augment import augment, to_stream, STREAMS
 from .masks import (central_spatial_mask, random_joint_mask, motion_attention_temporal_mask, random_frame_mask,
@@ -79,6 +79,8 @@ def check_config(cfg: PretrainConfig, train: SkeletonSet, world_size: int = 1):
     if cfg.batch_size % world_size or cfg.batch_size // world_size < 2:
         raise ValueError(f"batch size {cfg.batch_size} must split into equal slices of at least 2 over the {world_size} processes")
     if cfg.epochs < 1: raise ValueError(f"epochs must be at least 1, got {cfg.epochs}")
+    if min(cfg.projector_dims) < 1: raise ValueError(f"projector widths {cfg.projector_dims}: each must be at least 1")
+    if cfg.lr < 0 or cfg.weight_decay < 0 or cfg.lambd < 0: raise ValueError(f"lr={cfg.lr}, weight_decay={cfg.weight_decay}, lambd={cfg.lambd}: none may be negative")
     if not 0 <= cfg.warmup_epochs < cfg.epochs: raise ValueError(f"warmup_epochs={cfg.warmup_epochs} must be below epochs={cfg.epochs}")
     _check_mask_joint(train.layout.num_joints, cfg.mask_joint)
     _check_mask_frame(train.data.shape[2], cfg.mask_frame)
@@ -188,8 +190,7 @@ def saved_config(out) -> PretrainConfig:
 
 def config_differences(a: PretrainConfig, b: PretrainConfig, ignore=('quiet', 'device')) -> list:
     "'name: a -> b' for each setting (other than `ignore`) in which two configurations differ, compared as JSON."
-    ja, jb = (json.loads(json.dumps(asdict(c))) for c in (a, b))
-    return [f"{k}: {ja[k]!r} -> {jb[k]!r}" for k in ja if k not in ignore and ja[k] != jb[k]]
+    return differences(asdict(a), asdict(b), ignore)
 
 # %% ../nbs/06_pretrain.ipynb #a3e7aeb9
 def error_line(e: Exception) -> str:
@@ -325,7 +326,7 @@ def _epoch(model, opt, scaler, train: SkeletonSet, order, cfg: PretrainConfig, g
 # %% ../nbs/06_pretrain.ipynb #eb768808
 def _open_run(cfg: PretrainConfig, resume: bool) -> PretrainConfig:
     "The settings to train with: the run's own when resuming, after checking that the requested ones agree with them."
-    out = Path(cfg.out)
+    out = check_writable(cfg.out)
     if resume:
         if not (out/'checkpoint.pt').exists(): raise FileNotFoundError(f"{out/'checkpoint.pt'}: no checkpoint to resume from")
         saved = saved_config(out)

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .core import atomic_write, provenance
+from .core import atomic_write, provenance, differences
 from .data import SkeletonSet, load_prepared, label_fraction_indices
 from .datasets import prepare_nucla
 from .encoder import STGCN
@@ -21,10 +21,10 @@ from .missing_joints import missing_joint_sets, zero_joints
 
 # %% auto #0
 __all__ = ['NOT_SETTINGS', 'NOTHING_MISSING', 'PARTS', 'PRETRAINED', 'METHODS', 'COLUMNS', 'KEYS', 'FIGURES', 'StudyConfig',
-           'differences', 'cached', 'study_pretrain_config', 'pretrain_settings', 'encoder_path', 'pretrained',
-           'missing_features', 'probe_scores', 'score_rows', 'finetune_scores', 'Piece', 'study_pieces', 'run_study',
-           'write_results', 'summarise', 'pick', 'compare', 'average_drop', 'targets', 'plot_protocols', 'plot_missing',
-           'plot_labels', 'plot_budget']
+           'cached', 'study_pretrain_config', 'pretrain_settings', 'encoder_path', 'pretrained', 'missing_features',
+           'probe_scores', 'score_rows', 'finetune_scores', 'Piece', 'study_pieces', 'run_study', 'write_results',
+           'summarise', 'pick', 'compare', 'average_drop', 'targets', 'plot_protocols', 'plot_missing', 'plot_labels',
+           'plot_budget']
 
 # %% ../nbs/12_study.ipynb #404042b5
 @dataclass
@@ -50,11 +50,6 @@ class StudyConfig:
         for name in ('label_fractions', 'budget_snapshots', 'missing_counts', 'missing_seeds', 'fusion'): setattr(self, name, tuple(getattr(self, name)))
 
 # %% ../nbs/12_study.ipynb #31858342
-def differences(saved: dict, wanted: dict) -> list:
-    "'name: saved -> wanted' for each setting that differs, compared as JSON."
-    saved, wanted = (json.loads(json.dumps(d)) for d in (saved, wanted))
-    return [f"{k}: {saved.get(k)!r} -> {wanted.get(k)!r}" for k in dict.fromkeys([*saved, *wanted]) if saved.get(k) != wanted.get(k)]
-
 def cached(path, settings: dict, compute=None, force: bool = False):
     "`compute()`'s rows, kept in `path` beside the settings that made them and reused only when those match."
     path = Path(path)

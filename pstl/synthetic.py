@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 from .graph import Layout, NTU25
 from .core import atomic_write, rotation_matrix
-from .data import SkeletonSet, save_prepared
+from .data import SkeletonSet, save_prepared, claim_prepared, record_prepared, PREPARED_FILES
 
 # %% auto #0
 __all__ = ['SYNTHETIC_CLASSES', 'make_synthetic', 'plot_sequence', 'write_synthetic']
@@ -120,12 +120,19 @@ def write_synthetic(
     max_persons: int = 2,  # the M axis: 2 as in NTU, 1 for single-person data (half the compute)
     frames: int = 50,
     seed: int = 0,
+    force: bool = False,  # replace prepared data in `out` made otherwise
 ) -> Path:
-    "Write the synthetic data set in the prepared format."
-    kw = dict(layout=layout, num_classes=num_classes, persons=persons, max_persons=max_persons, frames=frames)
-    save_prepared(make_synthetic(n_train, seed=seed, **kw), out, 'train')
-    save_prepared(make_synthetic(n_val, seed=seed + 1_000_003, **kw), out, 'val')
+    "Write the synthetic data set in the prepared format (kept as it is when `out` already holds the same one)."
+    if min(n_train, n_val) < 1: raise ValueError(f"n_train={n_train}, n_val={n_val}: each split needs at least one sequence")
+    if not 1 <= num_classes <= len(SYNTHETIC_CLASSES): raise ValueError(f"num_classes={num_classes}: the synthetic set has 1 to {len(SYNTHETIC_CLASSES)} classes")
+    if not 1 <= persons <= max_persons: raise ValueError(f"persons={persons}, max_persons={max_persons}: need 1 <= persons <= max_persons")
     info = dict(synthetic=True, n_train=n_train, n_val=n_val, layout=layout.name, num_classes=num_classes,
                 persons=persons, max_persons=max_persons, frames=frames, seed=seed, classes=[c[0] for c in SYNTHETIC_CLASSES[:num_classes]])
+    if claim_prepared(out, info, force): return Path(out)  # the same set is already there
+    kw = dict(layout=layout, num_classes=num_classes, persons=persons, max_persons=max_persons, frames=frames)
+    (Path(out)/'prepared.json').unlink(missing_ok=True)  # no record while the data is being replaced
+    save_prepared(make_synthetic(n_train, seed=seed, **kw), out, 'train')
+    save_prepared(make_synthetic(n_val, seed=seed + 1_000_003, **kw), out, 'val')
     atomic_write(Path(out)/'synthetic.json', lambda f: f.write(json.dumps(info, indent=1).encode()))
+    record_prepared(out, info, dict(train=n_train, val=n_val), PREPARED_FILES[:5] + ('synthetic.json',))
     return Path(out)

@@ -27,6 +27,12 @@ def data(tmp_path_factory):
 
 def weights_of(path): return torch.load(path, weights_only=True)['state_dict']
 
+def only(folder, pattern):
+    "The one file in `folder` matching `pattern`."
+    found = list(Path(folder).glob(pattern))
+    assert len(found) == 1, (pattern, found)
+    return found[0]
+
 def test_every_subcommand(data, tmp_path):
     encoders = []
     for stream in ('joint', 'motion', 'bone'):
@@ -37,21 +43,22 @@ def test_every_subcommand(data, tmp_path):
         r = pstl('linear', '--data', data, '--weights', run/'encoder.pt', '--epochs', 5)
         assert 'top1=' in r.stdout
         encoders.append(run/'encoder.pt')
-    result = json.loads((tmp_path/'joint'/'linear.json').read_text())
+    result = json.loads(only(tmp_path/'joint', 'linear_joint_*.json').read_text())
     assert 0 <= result['top1'] <= 100 and result['best_top1'] >= result['top1'] and len(result['history']) == 5
     assert {'pstl', 'commit', 'torch', 'cpu', 'threads', 'command', 'wall_seconds'} <= set(result['provenance'])  # what made it
     pstl('knn', '--data', data, '--weights', encoders[0], '--k', 5)
-    assert json.loads((tmp_path/'joint'/'knn.json').read_text())['k'] == 5
+    assert json.loads(only(tmp_path/'joint', 'knn_joint_*.json').read_text())['k'] == 5
     pstl('finetune', '--data', data, '--weights', encoders[0], '--label-fraction', 0.1, '--epochs', 1, '--batch-size', 8)
-    assert json.loads((tmp_path/'joint'/'semi_0.1.json').read_text())['labelled'] == 8  # one per class
+    assert json.loads(only(tmp_path/'joint', 'semi-0.1_joint_*.json').read_text())['labelled'] == 8  # one per class
     pstl('finetune', '--data', data, '--out', tmp_path/'scratch', '--epochs', 1, '--batch-size', 8)
-    assert (tmp_path/'scratch'/'finetune.json').exists()
+    scratch = only(tmp_path/'scratch', 'finetune_joint_*.json')
     from pstl.evaluate import load_classifier, predict
-    model = load_classifier(tmp_path/'scratch'/'finetune.pt')  # the fine-tuned model is kept and reads back
+    model = load_classifier(scratch.with_suffix('.pt'))  # the fine-tuned model is kept and reads back
     assert predict(model, load_prepared(data, 'val')).shape[1] == model.fc.out_features
-    pstl('linear', '--data', data, '--weights', tmp_path/'scratch'/'finetune.pt', '--epochs', 2, '--stream', 'joint')
-    pstl('ensemble', '--data', data, '--weights', *encoders)
-    fused = json.loads((tmp_path/'joint'/'ensemble.json').read_text())
+    pstl('linear', '--data', data, '--weights', scratch.with_suffix('.pt'), '--epochs', 2, '--stream', 'joint')
+    r = pstl('ensemble', '--data', data, '--weights', *encoders, '--epochs', 5)
+    assert r.stdout.count('(kept: made by the same inputs and settings') == 3  # the three probes above, reused
+    fused = json.loads(only(tmp_path/'joint', 'ensemble_*.json').read_text())
     assert fused['weights'] == [0.6, 0.6, 0.4] and 0 <= fused['top1'] <= 100
 
 def test_sigkill_then_resume_gives_the_uninterrupted_weights(tmp_path):
@@ -134,7 +141,7 @@ def test_bench_prints_its_summary_last(tmp_path):
 
 @pytest.mark.parametrize('args, message', [
     (['pretrain', '--out', 'RUN', '--device', 'gpu'], "--device gpu: use 'auto', 'cpu', 'cuda' or 'cuda:N'"),
-    (['linear', '--weights', 'RUN/encoder.pt', '--epochs', '0'], '--epochs 0: the probe needs at least one epoch'),
+    (['linear', '--weights', 'RUN/encoder.pt', '--epochs', '0'], 'argument --epochs: 0: must be at least 1'),
     (['pretrain', '--out', 'RUN', '--augment', 'twice'], "invalid choice: 'twice'"),
 ])
 def test_bad_flags_are_one_line_errors_and_write_nothing(data, tmp_path, args, message):
