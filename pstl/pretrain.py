@@ -25,13 +25,14 @@ from .encoder import STGCN
 from .loss import BarlowTwins
 
 # %% auto #0
-__all__ = ['METHODS', 'AUGMENT', 'CONVERSION', 'PretrainConfig', 'check_config', 'learning_rate', 'draw_views', 'PSTLModel',
-           'step_loss', 'plot_method', 'save_encoder', 'saved_config', 'config_differences', 'error_line',
-           'load_checkpoint', 'read_metrics', 'epoch_steps', 'pretrain', 'keep_freed_memory']
+__all__ = ['METHODS', 'AUGMENT', 'PRECISIONS', 'CONVERSION', 'PretrainConfig', 'check_config', 'learning_rate', 'draw_views',
+           'PSTLModel', 'step_loss', 'plot_method', 'save_encoder', 'saved_config', 'config_differences', 'error_line',
+           'load_checkpoint', 'read_metrics', 'epoch_steps', 'autocast', 'pretrain', 'keep_freed_memory']
 
 # %% ../nbs/06_pretrain.ipynb #9e5a0a54
 METHODS = ('pstl', 'skeletonbt', 'random-joint', 'random-frame')
 AUGMENT = ('per-stream', 'shared')
+PRECISIONS = ('float32', 'bfloat16')
 CONVERSION = ('first', 'last')
 
 @dataclass
@@ -60,7 +61,8 @@ class PretrainConfig:
     feature_dim: int = 256
     seed: int = 0
     device: str = 'auto'  # 'auto' (CUDA when present), 'cpu' or 'cuda'
-    amp: bool = False  # mixed precision on CUDA
+    amp: bool = False  # mixed precision on CUDA (float16 with a gradient scaler)
+    precision: str = 'float32'  # 'float32', as the authors; 'bfloat16': forward under bfloat16 autocast (CPUs with AVX-512 BF16 or AMX, GPUs), a departure
     quiet: bool = False  # no progress bar
     snapshot_epochs: tuple = ()  # also write encoder_epoch{N}.pt after each of these epochs (to probe a long run part-way)
 
@@ -79,6 +81,8 @@ def check_config(cfg: PretrainConfig, train: SkeletonSet, world_size: int = 1):
     if cfg.batch_size % world_size or cfg.batch_size // world_size < 2:
         raise ValueError(f"batch size {cfg.batch_size} must split into equal slices of at least 2 over the {world_size} processes")
     if cfg.epochs < 1: raise ValueError(f"epochs must be at least 1, got {cfg.epochs}")
+    if cfg.precision not in PRECISIONS: raise ValueError(f"unknown precision {cfg.precision!r}: use one of {', '.join(PRECISIONS)}")
+    if cfg.amp and cfg.precision != 'float32': raise ValueError("--amp (float16 on CUDA) and --precision bfloat16 exclude each other: choose one")
     if min(cfg.projector_dims) < 1: raise ValueError(f"projector widths {cfg.projector_dims}: each must be at least 1")
     if cfg.lr < 0 or cfg.weight_decay < 0 or cfg.lambd < 0: raise ValueError(f"lr={cfg.lr}, weight_decay={cfg.weight_decay}, lambd={cfg.lambd}: none may be negative")
     if not 0 <= cfg.warmup_epochs < cfg.epochs: raise ValueError(f"warmup_epochs={cfg.warmup_epochs} must be below epochs={cfg.epochs}")
@@ -291,10 +295,20 @@ def _restore(path, net, opt, generator, rank: int, world: int, device) -> int:
     if device.type == 'cuda' and ckpt.get('cuda_rng') is not None: torch.cuda.set_rng_state_all(ckpt['cuda_rng'])
     return ckpt['epoch'] + 1
 
+# %% ../nbs/06_pretrain.ipynb #507cdded
+def autocast(
+    device_type: str,  # 'cpu' or 'cuda'
+    cfg: PretrainConfig,
+    scaler=None,  # the run's GradScaler: float16 autocast when it is enabled (`amp` on CUDA)
+):
+    "The autocast context of a step: none in float32, float16 under `amp` (CUDA), bfloat16 under `precision='bfloat16'`."
+    if cfg.precision == 'bfloat16': return torch.autocast(device_type, dtype=torch.bfloat16)
+    return torch.autocast(device_type, enabled=scaler is not None and scaler.is_enabled())
+
 # %% ../nbs/06_pretrain.ipynb #4f39d0ba
 def _step(model, opt, scaler, x: Tensor, cfg: PretrainConfig, generator) -> dict:
     "One optimiser step on batch `x`: the loss and its terms, detached."
-    with torch.autocast(x.device.type, enabled=scaler.is_enabled()):
+    with autocast(x.device.type, cfg, scaler):
         loss, terms = step_loss(model, x, cfg, generator)
     if not torch.isfinite(loss): raise FloatingPointError(f"non-finite loss ({loss.item()})")  # global, so every rank stops
     opt.zero_grad(set_to_none=True)
