@@ -4,7 +4,7 @@
 
 # %% ../nbs/10_bench.ipynb #d6adc316
 from __future__ import annotations
-import json, os, random, subprocess, sys, time
+import dataclasses, json, os, random, subprocess, sys, time
 from dataclasses import dataclass, asdict
 from pathlib import Path
 
@@ -13,17 +13,17 @@ import torch
 import torch.nn.functional as F
 from torch import nn, Tensor
 
-from .graph import NTU25
+from .graph import NTU25, LAYOUTS
 from .data import SkeletonSet
 from .synthetic import make_synthetic
 from .encoder import STGCN, FastDropout
 from . import reference
-from .pretrain import PretrainConfig, PSTLModel, draw_views, step_loss, _optimizer, keep_freed_memory
+from .pretrain import PretrainConfig, PSTLModel, draw_views, step_loss, autocast, _optimizer, keep_freed_memory
 from .evaluate import extract_features, linear_probe
 
 # %% auto #0
-__all__ = ['PRODUCT_OPS', 'QUICK', 'time_in_products', 'temporal_conv_rate', 'BenchConfig', 'measure', 'bench', 'read_bench_log',
-           'plot_bench']
+__all__ = ['PRODUCT_OPS', 'QUICK', 'CASES', 'PLANS', 'time_in_products', 'temporal_conv_rate', 'BenchConfig', 'measure', 'bench',
+           'read_bench_log', 'plot_bench']
 
 # %% ../nbs/10_bench.ipynb #713cdcc8
 PRODUCT_OPS = {'aten::mkldnn_convolution', 'aten::convolution_backward', 'aten::_slow_conv2d_forward',
@@ -78,8 +78,13 @@ class BenchConfig:
     threads: int = 0  # 0: every core this process may use
     device: str = 'cpu'
     seed: int = 0
+    layout: str = 'ntu25'  # the skeleton: 'ntu25' (NTU, PKU-MMD) or 'kinect20' (N-UCLA)
+    persons: int = 2  # the M axis: 2 as NTU, 1 as N-UCLA
 
 QUICK = dict(batch_size=32, steps=2, warmup=1, linear_epochs=10, linear_samples=128)
+CASES = {'ntu': {},  # the authors' NTU-60 step: batch 128, 25 joints, two persons, projector 6144
+         'nucla': dict(batch_size=32, projector=1024, layout='kinect20', persons=1)}  # what the N-UCLA study trains
+PLANS = ('fast', 'bfloat16', 'compiled', 'reference')  # the library's step; the same under bfloat16 autocast; under torch.compile; the authors'
 
 # %% ../nbs/10_bench.ipynb #97be4327
 def _peak_rss_mb() -> float:
@@ -96,21 +101,26 @@ def _cores() -> int:
 
 # %% ../nbs/10_bench.ipynb #eba0da21
 def measure(plan: str, cfg: BenchConfig) -> dict:
-    "Time one plan ('fast' or 'reference') in this process: pretraining steps, linear evaluation, peak memory."
-    if plan not in ('fast', 'reference'): raise ValueError(f"unknown plan {plan!r}: use 'fast' or 'reference'")
+    "Time one plan (one of PLANS) in this process: pretraining steps, linear evaluation, peak memory."
+    if plan not in PLANS: raise ValueError(f"unknown plan {plan!r}: use one of {', '.join(PLANS)}")
     torch.set_num_threads(cfg.threads or _cores())
-    device = torch.device(cfg.device)
-    fast = plan == 'fast'
+    device, layout = torch.device(cfg.device), LAYOUTS[cfg.layout]
+    fast = plan != 'reference'
     if fast and device.type == 'cpu': keep_freed_memory()
-    data = make_synthetic(n=max(cfg.batch_size, cfg.linear_samples), layout=NTU25, persons=2, seed=cfg.seed)
-    pcfg = PretrainConfig(batch_size=cfg.batch_size, projector_dims=(cfg.projector,) * 3, seed=cfg.seed)
+    data = make_synthetic(n=max(cfg.batch_size, cfg.linear_samples), layout=layout, persons=cfg.persons, max_persons=cfg.persons, seed=cfg.seed)
+    pcfg = PretrainConfig(batch_size=cfg.batch_size, projector_dims=(cfg.projector,) * 3, seed=cfg.seed,
+                          precision='bfloat16' if plan == 'bfloat16' else 'float32')
     torch.manual_seed(cfg.seed)
-    model = PSTLModel(NTU25, pcfg).to(device).train()
+    model = PSTLModel(layout, pcfg).to(device).train()
+    net = torch.compile(model) if plan == 'compiled' else model  # inductor: C++ on the CPU, Triton on CUDA
     opt = _optimizer(model, pcfg) if fast else reference.adam(model.parameters(), pcfg.lr, pcfg.weight_decay)
     x = data.batch(np.arange(cfg.batch_size), device)
     generator, rng = torch.Generator().manual_seed(cfg.seed), random.Random(cfg.seed)
-    if fast: loss_of = lambda: step_loss(model, x, pcfg, generator)[0]
-    else: loss_of = lambda: reference.step_loss(model.encoder, model.head, x, reference.authors_draws(rng, generator))
+    def loss_of():
+        if not fast:
+            draws = reference.authors_draws(rng, generator, degree=list(layout.degree()))
+            return reference.step_loss(model.encoder, model.head, x, draws, order=list(layout.flip))
+        with autocast(device.type, pcfg): return net(draw_views(x, layout, pcfg, generator))[0]
     def step():
         loss = loss_of(); opt.zero_grad(set_to_none=True); loss.backward(); opt.step()
     all_seconds = []
@@ -119,15 +129,18 @@ def measure(plan: str, cfg: BenchConfig) -> dict:
         all_seconds.append(time.perf_counter() - t0)
     seconds = all_seconds[cfg.warmup:]
     out = dict(plan=plan, step_seconds=[round(s, 3) for s in seconds], samples_per_s=cfg.batch_size / float(np.median(seconds)),
+               first_step_seconds=round(all_seconds[0], 2),  # for 'compiled': the compilation, most of it
                warmup_seconds=[round(s, 2) for s in all_seconds[:cfg.warmup]],
                peak_rss_mb=_peak_rss_mb(), threads=torch.get_num_threads())
     if device.type == 'cuda': out['peak_cuda_mb'] = torch.cuda.max_memory_allocated() / 2**20
-    if fast:
+    if plan == 'fast':
         from torch.utils.flop_counter import FlopCounterMode
         with FlopCounterMode(display=False) as counter: step()
         out['step_gflop'] = counter.get_total_flops() / 1e9
-        out['temporal_conv_gflops_per_s'] = temporal_conv_rate(2 * cfg.batch_size, model.encoder.out_channels, device=device)
-    if device.type == 'cpu': out.update(time_in_products(step))  # the profiler's CPU times say nothing of CUDA kernels
+        out['temporal_conv_gflops_per_s'] = temporal_conv_rate(cfg.persons * cfg.batch_size, model.encoder.out_channels,
+                                                               joints=layout.num_joints, device=device)
+    if device.type == 'cpu' and plan in ('fast', 'reference'): out.update(time_in_products(step))  # the profiler's CPU times say nothing of CUDA kernels
+    if plan not in ('fast', 'reference'): return out  # the linear evaluation is the fast plan's
     half = cfg.linear_samples // 2
     train, val = data.subset(np.arange(half)), data.subset(np.arange(half, 2 * half))
     encoder = model.encoder
@@ -147,26 +160,43 @@ def _worker():
     print(json.dumps(measure(plan, cfg)), flush=True)
 
 # %% ../nbs/10_bench.ipynb #09b02ebf
-def _measure_in_subprocess(plan: str, cfg: BenchConfig) -> dict:
+def _measure_in_subprocess(plan: str, cfg: BenchConfig, processes: int = 1) -> list:
+    "Measure `plan` in `processes` subprocesses started together (each with its share of the cores); one result each."
     code = 'from pstl.bench import _worker; _worker()'
-    done = subprocess.run([sys.executable, '-c', code, plan, json.dumps(asdict(cfg))], capture_output=True, text=True)
-    if done.returncode: raise RuntimeError(f"the {plan} measurement failed:\n{done.stderr.strip()[-2000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    runs = [subprocess.Popen([sys.executable, '-c', code, plan, json.dumps(asdict(cfg))], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True) for _ in range(processes)]
+    results = []
+    for run in runs:
+        out, err = run.communicate()
+        if run.returncode: raise RuntimeError(f"the {plan} measurement failed:\n{err.strip()[-2000:]}")
+        results.append(json.loads(out.strip().splitlines()[-1]))
+    return results
 
 # %% ../nbs/10_bench.ipynb #1e8d9fe1
-def bench(cfg: BenchConfig = BenchConfig(), log=print) -> dict:
-    "Measure the library's plan and the authors' on `cfg.device`; returns the summary `pstl bench` prints last."
-    log(f"pretraining step: batch {cfg.batch_size}, T=50, V=25, M=2, projector {cfg.projector}, {cfg.warmup} + {cfg.steps} timed steps; "
-        f"linear evaluation: {cfg.linear_epochs} epochs on {cfg.linear_samples} sequences; device {cfg.device}")
-    fast = _measure_in_subprocess('fast', cfg)
-    ref = _measure_in_subprocess('reference', cfg)
-    for name, m in (('fast', fast), ('reference', ref)):
+def bench(
+    cfg: BenchConfig = BenchConfig(),
+    log=print,  # where each plan's line goes
+    plans=('fast', 'bfloat16', 'reference'),  # of PLANS; 'fast' and 'reference' are always measured
+    processes: int = 1,  # also measure this many 'fast' runs side by side, the cores shared among them
+) -> dict:
+    "Measure the library's plans and the authors' on `cfg.device`; returns the summary `pstl bench` prints last."
+    layout = LAYOUTS[cfg.layout]
+    log(f"pretraining step: batch {cfg.batch_size}, T=50, V={layout.num_joints}, M={cfg.persons}, projector {cfg.projector}, "
+        f"{cfg.warmup} + {cfg.steps} timed steps; linear evaluation: {cfg.linear_epochs} epochs on {cfg.linear_samples} sequences; "
+        f"device {cfg.device}")
+    measured = {}
+    for name in dict.fromkeys(['fast', *plans, 'reference']):
+        m = measured[name] = _measure_in_subprocess(name, cfg)[0]
         log(f"  {name + ':':10s} {m['samples_per_s']:.2f} samples/s (steps {m['step_seconds']} s, after warm-up steps "
-            f"{m['warmup_seconds']} s), linear eval {m['linear_eval_seconds']:.1f} s, peak RSS {m['peak_rss_mb']:.0f} MB")
+            f"{m['warmup_seconds']} s)" + (f", linear eval {m['linear_eval_seconds']:.1f} s" if 'linear_eval_seconds' in m else '')
+            + f", peak RSS {m['peak_rss_mb']:.0f} MB")
         if 'product_seconds' in m:
             log(f"  {'':10s} matrix products {m['product_seconds']:.2f} s of a profiled {m['profiled_step_seconds']:.2f} s step")
+        if name == 'compiled': log(f"  {'':10s} first step, compilation included: {m['first_step_seconds']:.1f} s")
+    fast, ref = measured['fast'], measured['reference']
     step_seconds, reference_step_seconds = cfg.batch_size / fast['samples_per_s'], cfg.batch_size / ref['samples_per_s']
-    summary = dict(device=cfg.device, batch_size=cfg.batch_size, projector=cfg.projector, threads=fast['threads'],
+    summary = dict(device=cfg.device, batch_size=cfg.batch_size, projector=cfg.projector, layout=cfg.layout, persons=cfg.persons,
+                   threads=fast['threads'],
                    samples_per_s=round(fast['samples_per_s'], 3), reference_samples_per_s=round(ref['samples_per_s'], 3),
                    speedup=round(fast['samples_per_s'] / ref['samples_per_s'], 3),
                    best_step_speedup=round(min(ref['step_seconds']) / min(fast['step_seconds']), 3),
@@ -174,7 +204,11 @@ def bench(cfg: BenchConfig = BenchConfig(), log=print) -> dict:
                    reference_linear_eval_seconds=round(ref['linear_eval_seconds'], 3),
                    linear_eval_speedup=round(ref['linear_eval_seconds'] / fast['linear_eval_seconds'], 2),
                    peak_rss_mb=round(fast['peak_rss_mb'], 1), reference_peak_rss_mb=round(ref['peak_rss_mb'], 1),
-                   step_gflop=round(fast['step_gflop'], 1), gflops_per_s=round(fast['step_gflop'] / step_seconds, 1))
+                   step_gflop=round(fast['step_gflop'], 1), gflops_per_s=round(fast['step_gflop'] / step_seconds, 1),
+                   plans={n: dict(step_seconds=round(cfg.batch_size / m['samples_per_s'], 3), samples_per_s=round(m['samples_per_s'], 3),
+                                  speedup=round(m['samples_per_s'] / ref['samples_per_s'], 3), first_step_seconds=m['first_step_seconds'],
+                                  peak_rss_mb=round(m['peak_rss_mb'], 1), **({'peak_cuda_mb': round(m['peak_cuda_mb'], 1)} if 'peak_cuda_mb' in m else {}))
+                          for n, m in measured.items()})
     if 'product_seconds' in fast:
         summary.update(product_seconds=round(fast['product_seconds'], 2),
                        other_seconds=round(fast['profiled_step_seconds'] - fast['product_seconds'], 2),
@@ -186,7 +220,19 @@ def bench(cfg: BenchConfig = BenchConfig(), log=print) -> dict:
             f"convolution alone: {summary['temporal_conv_gflops_per_s']:.0f}); with everything else free, its step would be "
             f"{summary['products_only_speedup']:.2f} times the reference's")
     if 'peak_cuda_mb' in fast: summary.update(peak_cuda_mb=fast['peak_cuda_mb'], reference_peak_cuda_mb=ref['peak_cuda_mb'])
+    if processes > 1: summary['side_by_side'] = _side_by_side(cfg, processes, fast, log)
     return summary
+
+def _side_by_side(cfg: BenchConfig, processes: int, one: dict, log) -> dict:
+    "`processes` runs of the fast plan at once, the cores shared: their total rate against one run on all the cores."
+    share = dataclasses.replace(cfg, threads=max(1, (cfg.threads or _cores()) // processes))
+    runs = _measure_in_subprocess('fast', share, processes)
+    total = sum(r['samples_per_s'] for r in runs)
+    log(f"  {processes} runs side by side, {share.threads} thread(s) each: {total:.2f} samples/s together "
+        f"({', '.join(format(r['samples_per_s'], '.2f') for r in runs)}), against {one['samples_per_s']:.2f} for one run on {one['threads']} threads")
+    return dict(processes=processes, threads_each=share.threads, samples_per_s_each=[round(r['samples_per_s'], 3) for r in runs],
+                samples_per_s=round(total, 3), one_run_samples_per_s=round(one['samples_per_s'], 3),
+                ratio=round(total / one['samples_per_s'], 3))
 
 # %% ../nbs/10_bench.ipynb #e3fb0ab5
 def read_bench_log(path) -> dict:

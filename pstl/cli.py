@@ -16,14 +16,14 @@ from .data import SkeletonSet, load_prepared, fingerprint
 from .synthetic import write_synthetic, SYNTHETIC_CLASSES
 from .datasets import prepare_ntu, prepare_pku, prepare_nucla, NTU_BENCHMARKS
 from .augment import STREAMS
-from .pretrain import PretrainConfig, METHODS, AUGMENT, CONVERSION, PRECISIONS, pretrain, read_metrics, saved_config, config_differences, keep_freed_memory
+from .pretrain import PretrainConfig, METHODS, AUGMENT, CONVERSION, PRECISIONS, EXECUTION, pretrain, read_metrics, saved_config, config_differences, keep_freed_memory
 from dataclasses import asdict, fields, replace
 from .encoder import STGCN
 from .evaluate import (load_encoder, save_classifier, extract_features, linear_probe, knn, finetune, FinetuneConfig, ensemble,
                            write_result, raw_features, confusion_matrix, plot_confusion, plot_tsne)
 from .missing_joints import DepartureConfig, DEPARTURES, departure_study
 from .study import StudyConfig, PARTS, METHODS as STUDY_METHODS, run_study, targets
-from .bench import BenchConfig, QUICK, bench
+from .bench import BenchConfig, QUICK, CASES, PLANS, bench
 
 # %% auto #0
 __all__ = ['FLAG_RULES', 'COMMANDS', 'parser', 'run', 'main', 'checked', 'config_flags', 'config_from', 'evaluation', 'demo']
@@ -176,6 +176,7 @@ def _pretrain_flags(p):
     p.add_argument('--seed', type=int, default=d.seed)
     p.add_argument('--device', default=d.device)
     p.add_argument('--amp', action='store_true', help='mixed precision: float16 with a gradient scaler (CUDA)')
+    p.add_argument('--compile', action='store_true', help="torch.compile the step: about 1.3 times faster on a GPU after minutes of compiling, slower on a CPU (10_bench)")
     p.add_argument('--precision', default=d.precision, choices=PRECISIONS,
                    help="bfloat16: forward under bfloat16 autocast, about 1.5 times faster on CPUs with AVX-512 BF16 (a departure: 08_missing_joints)")
     p.add_argument('--quiet', action='store_true', help='no progress bars')
@@ -210,13 +211,13 @@ def _config(a) -> PretrainConfig:
                           warmup_epochs=a.warmup_epochs, batch_size=a.batch_size, lr=a.lr, weight_decay=a.weight_decay,
                           mask_joint=a.mask_joint, mask_frame=a.mask_frame, projector_dims=(a.projector_dim,) * 3, lambd=a.lambd,
                           per_sample_augment=a.per_sample_augment, augment=a.augment, stream_conversion=a.stream_conversion,
-                          drop_last=a.drop_last, seed=a.seed, device=a.device, amp=a.amp, precision=a.precision, quiet=a.quiet)
+                          drop_last=a.drop_last, seed=a.seed, device=a.device, amp=a.amp, precision=a.precision, compile=a.compile, quiet=a.quiet)
 
 def _run_pretrain(args) -> dict:
     cfg = _config(args)
     if args.resume and (Path(args.out)/'checkpoint.pt').exists():  # the run's own settings, with each flag given away from its default (pretrain names any clash)
         given = {f.name for f in fields(cfg) if getattr(cfg, f.name) != getattr(PretrainConfig(data=args.data, out=args.out), f.name)}
-        cfg = replace(saved_config(args.out), **{k: getattr(cfg, k) for k in given - {'data'} | {'quiet', 'device'}})
+        cfg = replace(saved_config(args.out), **{k: getattr(cfg, k) for k in given - {'data'} | set(EXECUTION)})
     out = pretrain(cfg, resume=args.resume, until=args.until)
     if int(os.environ.get('RANK', 0)) == 0:
         done = (out/'encoder.pt').exists() and (args.until or cfg.epochs) >= cfg.epochs
@@ -404,6 +405,11 @@ def _add_bench(sub):
         p.add_argument('--' + name.replace('_', '-'), type=FLAG_RULES[name], help=f"default: {getattr(BenchConfig(), name)}")
     p.add_argument('--threads', type=FLAG_RULES['threads'], default=BenchConfig().threads, help='0: every core available')
     p.add_argument('--device', default='auto', help="'auto': the CPU, and CUDA too when present; or 'cpu' or 'cuda'")
+    p.add_argument('--case', default='ntu', choices=list(CASES),
+                   help="ntu: the authors' NTU step (batch 128, 25 joints, 2 persons, projector 6144); nucla: the N-UCLA study's (32, 20, 1, 1024)")
+    p.add_argument('--plans', nargs='+', default=['fast', 'bfloat16', 'reference'], choices=PLANS,
+                   help="the plans to time ('fast' and 'reference' always are); 'compiled' compiles the step with torch.compile first")
+    p.add_argument('--processes', type=checked(int, 1), default=1, help='also time this many fast runs side by side, sharing the cores')
     p.add_argument('--out', help='folder for bench.json and bench.log')
 
 def _run_bench(args) -> dict:
@@ -413,8 +419,9 @@ def _run_bench(args) -> dict:
     else: devices = [str(pick_device(args.device))]  # one rule for what a --device name may be
     lines, t0 = [], time.perf_counter()
     def log(line): print(line, flush=True); lines.append(line)
-    configs = [BenchConfig(**{**(QUICK if args.quick else {}), **given, 'threads': args.threads, 'device': device}) for device in devices]
-    results = [bench(c, log=log) for c in configs]
+    configs = [BenchConfig(**{**CASES[args.case], **(QUICK if args.quick else {}), **given, 'threads': args.threads, 'device': device})
+               for device in devices]
+    results = [bench(c, log=log, plans=args.plans, processes=args.processes if c.device == 'cpu' else 1) for c in configs]
     summary = {**results[0], **({'cuda': results[1]} if len(results) > 1 else {}), 'settings': asdict(configs[0]),
                'provenance': provenance(time.perf_counter() - t0)}
     if args.out:  # the summary, and everything printed (each plan's step times) as bench.log
@@ -466,7 +473,7 @@ def demo(out='runs/demo', epochs: int = 8, seed: int = 0, quiet: bool = False, f
     cfg = PretrainConfig(data=str(data), out=str(out/'pstl'), epochs=epochs, warmup_epochs=1, batch_size=32, lr=1e-3,
                          projector_dims=(1024, 1024, 1024), lambd=7.2e-3, seed=seed, quiet=quiet)
     if (out/'pstl'/'config.json').exists():  # work already there is reused only when it was made with these settings
-        diff = config_differences(saved_config(out/'pstl'), cfg, ignore=('quiet', 'device', 'out', 'data'))
+        diff = config_differences(saved_config(out/'pstl'), cfg, ignore=EXECUTION + ('out', 'data'))
         if diff and not force: raise ValueError(f"{out} holds a demo made with other settings ({'; '.join(diff)}): pass --force to redo it, or choose another --out")
         if diff:
             import shutil

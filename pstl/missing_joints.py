@@ -16,7 +16,7 @@ from .core import atomic_write, provenance
 from .data import SkeletonSet, load_prepared, save_prepared
 from .datasets import prepare_nucla
 from .encoder import STGCN
-from .pretrain import PretrainConfig, pretrain, saved_config, config_differences, read_metrics
+from .pretrain import PretrainConfig, pretrain, saved_config, config_differences, read_metrics, EXECUTION
 from .evaluate import load_encoder, extract_features, linear_probe, knn, topk_accuracy, raw_features, predict
 
 # %% auto #0
@@ -154,7 +154,7 @@ def _departure_rows(name, seed, data, work, cfg: DepartureConfig) -> list:
     pc = _departure_config(name, seed, data, run, cfg)
     cached = run/'rows.json'
     if cached.exists():
-        if diff := config_differences(saved_config(run), pc, ignore=('quiet', 'device', 'out', 'data')):
+        if diff := config_differences(saved_config(run), pc, ignore=EXECUTION + ('out', 'data')):
             raise ValueError(f"{run} was made with other settings ({'; '.join(diff)}): use another --work, or remove it")
         return json.loads(cached.read_text())['rows']
     t0 = time.perf_counter()

@@ -25,14 +25,15 @@ from .encoder import STGCN
 from .loss import BarlowTwins
 
 # %% auto #0
-__all__ = ['METHODS', 'AUGMENT', 'PRECISIONS', 'CONVERSION', 'PretrainConfig', 'check_config', 'learning_rate', 'draw_views',
-           'PSTLModel', 'step_loss', 'plot_method', 'save_encoder', 'saved_config', 'config_differences', 'error_line',
-           'load_checkpoint', 'read_metrics', 'epoch_steps', 'autocast', 'pretrain', 'keep_freed_memory']
+__all__ = ['METHODS', 'AUGMENT', 'PRECISIONS', 'EXECUTION', 'CONVERSION', 'PretrainConfig', 'check_config', 'learning_rate',
+           'draw_views', 'PSTLModel', 'step_loss', 'plot_method', 'save_encoder', 'saved_config', 'config_differences',
+           'error_line', 'load_checkpoint', 'read_metrics', 'epoch_steps', 'autocast', 'pretrain', 'keep_freed_memory']
 
 # %% ../nbs/06_pretrain.ipynb #9e5a0a54
 METHODS = ('pstl', 'skeletonbt', 'random-joint', 'random-frame')
 AUGMENT = ('per-stream', 'shared')
 PRECISIONS = ('float32', 'bfloat16')
+EXECUTION = ('quiet', 'device', 'compile')  # settings of how a run executes, not of what it computes: a resume may change them
 CONVERSION = ('first', 'last')
 
 @dataclass
@@ -62,6 +63,7 @@ class PretrainConfig:
     seed: int = 0
     device: str = 'auto'  # 'auto' (CUDA when present), 'cpu' or 'cuda'
     amp: bool = False  # mixed precision on CUDA (float16 with a gradient scaler)
+    compile: bool = False  # torch.compile the step's model (inductor): same math; how it runs, not what it computes (10_bench)
     precision: str = 'float32'  # 'float32', as the authors; 'bfloat16': forward under bfloat16 autocast (CPUs with AVX-512 BF16 or AMX, GPUs), a departure
     quiet: bool = False  # no progress bar
     snapshot_epochs: tuple = ()  # also write encoder_epoch{N}.pt after each of these epochs (to probe a long run part-way)
@@ -192,7 +194,7 @@ def saved_config(out) -> PretrainConfig:
     except FileNotFoundError: raise FileNotFoundError(f"{path}: missing; {out} holds no pstl run") from None
     except (ValueError, TypeError) as e: raise ValueError(f"{path}: not a pstl run configuration ({type(e).__name__}: {e})") from None
 
-def config_differences(a: PretrainConfig, b: PretrainConfig, ignore=('quiet', 'device')) -> list:
+def config_differences(a: PretrainConfig, b: PretrainConfig, ignore=EXECUTION) -> list:
     "'name: a -> b' for each setting (other than `ignore`) in which two configurations differ, compared as JSON."
     return differences(asdict(a), asdict(b), ignore)
 
@@ -344,9 +346,9 @@ def _open_run(cfg: PretrainConfig, resume: bool) -> PretrainConfig:
     if resume:
         if not (out/'checkpoint.pt').exists(): raise FileNotFoundError(f"{out/'checkpoint.pt'}: no checkpoint to resume from")
         saved = saved_config(out)
-        if diff := config_differences(saved, cfg, ignore=('quiet', 'device', 'out')):
+        if diff := config_differences(saved, cfg, ignore=EXECUTION + ('out',)):
             raise ValueError(f"{out} was started with other settings ({'; '.join(diff)}): resume without them, or start a new --out")
-        cfg = dataclasses.replace(saved, quiet=cfg.quiet, device=cfg.device, out=cfg.out)
+        cfg = dataclasses.replace(saved, out=cfg.out, **{k: getattr(cfg, k) for k in EXECUTION})
     elif (out/'checkpoint.pt').exists():
         raise FileExistsError(f"{out} already holds a run: pass --resume to continue it, or choose another --out")
     if cfg.data is None: raise ValueError("no training data: set --data to a prepared data directory")
@@ -370,6 +372,7 @@ def pretrain(
     model = PSTLModel(train.layout, cfg).to(device)
     if world > 1: model = _wrap_ddp(model, device)
     net = getattr(model, 'module', model)
+    if cfg.compile: model = torch.compile(model)  # `net` stays the module whose weights are saved
     opt = _optimizer(net, cfg)
     generator = torch.Generator().manual_seed(cfg.seed)  # the same augmentation and mask draws on every rank
     torch.manual_seed(cfg.seed + rank)  # dropout differs between ranks

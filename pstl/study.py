@@ -15,7 +15,7 @@ from .core import atomic_write, provenance, differences
 from .data import SkeletonSet, load_prepared, label_fraction_indices
 from .datasets import prepare_nucla
 from .encoder import STGCN
-from .pretrain import PretrainConfig, pretrain, saved_config, config_differences, read_metrics
+from .pretrain import PretrainConfig, pretrain, saved_config, config_differences, read_metrics, EXECUTION
 from .evaluate import load_encoder, extract_features, linear_probe, knn, topk_accuracy, raw_features, finetune, FinetuneConfig, predict
 from .missing_joints import missing_joint_sets, zero_joints
 
@@ -65,7 +65,7 @@ def cached(path, settings: dict, compute=None, force: bool = False):
     return rows
 
 # %% ../nbs/12_study.ipynb #6c56c7c8
-NOT_SETTINGS = ('quiet', 'device', 'out', 'data')  # where and how a run is shown, not what it computes
+NOT_SETTINGS = EXECUTION + ('out', 'data')  # where and how a run is shown, not what it computes
 
 def study_pretrain_config(cfg: StudyConfig, work, method='pstl', stream='joint', seed=0, epochs=None, quiet=True) -> PretrainConfig:
     "One pretraining run of the study, in `work/pretrain/`; the long run writes snapshots when `epochs` is `budget_epochs`."
