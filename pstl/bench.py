@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from torch import nn, Tensor
 
 from .graph import NTU25, LAYOUTS
+from .core import usable_cores
 from .data import SkeletonSet
 from .synthetic import make_synthetic
 from .encoder import STGCN, FastDropout
@@ -94,16 +95,11 @@ def _peak_rss_mb() -> float:
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak / 2**20 if sys.platform == 'darwin' else peak / 1024  # macOS counts bytes, Linux KiB
 
-# %% ../nbs/10_bench.ipynb #a6270ad5
-def _cores() -> int:
-    "The cores this process may use (`sched_getaffinity` where the OS has it)."
-    return len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else os.cpu_count() or 1
-
 # %% ../nbs/10_bench.ipynb #eba0da21
 def measure(plan: str, cfg: BenchConfig) -> dict:
     "Time one plan (one of PLANS) in this process: pretraining steps, linear evaluation, peak memory."
     if plan not in PLANS: raise ValueError(f"unknown plan {plan!r}: use one of {', '.join(PLANS)}")
-    torch.set_num_threads(cfg.threads or _cores())
+    torch.set_num_threads(cfg.threads or usable_cores())
     device, layout = torch.device(cfg.device), LAYOUTS[cfg.layout]
     fast = plan != 'reference'
     if fast and device.type == 'cpu': keep_freed_memory()
@@ -225,7 +221,7 @@ def bench(
 
 def _side_by_side(cfg: BenchConfig, processes: int, one: dict, log) -> dict:
     "`processes` runs of the fast plan at once, the cores shared: their total rate against one run on all the cores."
-    share = dataclasses.replace(cfg, threads=max(1, (cfg.threads or _cores()) // processes))
+    share = dataclasses.replace(cfg, threads=max(1, (cfg.threads or usable_cores()) // processes))
     runs = _measure_in_subprocess('fast', share, processes)
     total = sum(r['samples_per_s'] for r in runs)
     log(f"  {processes} runs side by side, {share.threads} thread(s) each: {total:.2f} samples/s together "

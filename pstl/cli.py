@@ -371,6 +371,8 @@ def _add_study(sub):
     p.add_argument('--methods', nargs='+', default=list(STUDY_METHODS), choices=STUDY_METHODS, help='the methods to compute now (default: all)')
     p.add_argument('--quiet', action='store_true', help='no progress bars')
     p.add_argument('--force', action='store_true', help='recompute pieces kept with other settings')
+    p.add_argument('--jobs', type=FLAG_RULES['threads'], default=0,
+                   help='pretraining runs trained side by side, sharing the cores (default 0: one per core on a CPU, one on a GPU)')
     config_flags(p, StudyConfig)
 
 def _run_study(args) -> dict:
@@ -380,7 +382,7 @@ def _run_study(args) -> dict:
         if not (data/'val_label.pkl').exists(): prepare_nucla(args.raw, data, quiet=args.quiet)
     elif not (data := args.data): raise ValueError("study prepared needs --data, a prepared data directory")
     table = run_study(data, args.work, args.results, config_from(args, StudyConfig), args.parts, tuple(args.seeds), args.methods,
-                      args.force, args.quiet)
+                      args.force, args.quiet, jobs=args.jobs)
     print(targets(table).to_string(index=False), f"\n-> {Path(args.results)/'results.csv'}")
     return dict(table=table)
 

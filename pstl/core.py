@@ -11,7 +11,7 @@ import numpy as np
 
 # %% auto #0
 __all__ = ['atomic_write', 'check_writable', 'file_digest', 'differences', 'kept_result', 'provenance', 'rotation_matrix',
-           'pick_device', 'progress']
+           'pick_device', 'usable_cores', 'progress']
 
 # %% ../nbs/00_core.ipynb #6869657e
 def _umask() -> int:
@@ -138,6 +138,10 @@ def pick_device(name: str = 'auto') -> 'torch.device':
     if name != 'cpu' and name.split(':')[0] != 'cuda': raise ValueError(f"--device {name}: use 'auto', 'cpu', 'cuda' or 'cuda:N'")
     if name != 'cpu' and not torch.cuda.is_available(): raise ValueError(f"--device {name}: no CUDA device here")
     return torch.device(name)
+
+def usable_cores() -> int:
+    "The cores this process may use (`sched_getaffinity` where the OS has it)."
+    return len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else os.cpu_count() or 1
 
 def progress(total: int, desc: str, quiet: bool = False):
     "A progress bar for `total` steps (none when `quiet`)."

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .core import atomic_write, provenance, differences
+from .core import atomic_write, provenance, differences, usable_cores, pick_device
 from .data import SkeletonSet, load_prepared, label_fraction_indices
 from .datasets import prepare_nucla
 from .encoder import STGCN
@@ -21,10 +21,10 @@ from .missing_joints import missing_joint_sets, zero_joints
 
 # %% auto #0
 __all__ = ['NOT_SETTINGS', 'NOTHING_MISSING', 'PARTS', 'PRETRAINED', 'METHODS', 'COLUMNS', 'KEYS', 'FIGURES', 'StudyConfig',
-           'cached', 'study_pretrain_config', 'pretrain_settings', 'encoder_path', 'pretrained', 'missing_features',
-           'probe_scores', 'score_rows', 'finetune_scores', 'Piece', 'study_pieces', 'run_study', 'write_results',
-           'summarise', 'pick', 'compare', 'average_drop', 'targets', 'plot_protocols', 'plot_missing', 'plot_labels',
-           'plot_budget']
+           'cached', 'study_pretrain_config', 'pretrain_settings', 'encoder_path', 'pretrained',
+           'pretrain_side_by_side', 'missing_features', 'probe_scores', 'score_rows', 'finetune_scores', 'Piece',
+           'study_pieces', 'run_study', 'write_results', 'summarise', 'pick', 'compare', 'average_drop', 'targets',
+           'plot_protocols', 'plot_missing', 'plot_labels', 'plot_budget']
 
 # %% ../nbs/12_study.ipynb #404042b5
 @dataclass
@@ -97,6 +97,31 @@ def pretrained(
         shutil.rmtree(run)
     if not path.exists(): pretrain(pc, resume=(run/'checkpoint.pt').exists(), until=at)
     return path
+
+# %% ../nbs/12_study.ipynb #253f050c
+def _timed_pretrain(pc: PretrainConfig, force: bool, threads: int) -> float:
+    "Train one run in a worker process on `threads` threads; its wall seconds."
+    torch.set_num_threads(threads)
+    t0 = time.perf_counter(); pretrained(pc, force)
+    return time.perf_counter() - t0
+
+def pretrain_side_by_side(
+    runs: list,  # the `PretrainConfig`s of the runs to train (each resumed if it was interrupted)
+    jobs: int = 0,  # how many at once; 0: one per core on a CPU, one at a time on a GPU
+    force: bool = False,  # redo runs made with other settings
+    log=print,
+):
+    "Train `runs`, `jobs` at a time, in worker processes that share the cores."
+    import concurrent.futures, multiprocessing
+    cores = usable_cores()
+    jobs = min(len(runs), jobs or (1 if any(pick_device(pc.device).type == 'cuda' for pc in runs) else cores))
+    if jobs <= 1: return  # run_study trains them one by one
+    threads = max(1, cores // jobs)
+    from pstl.study import _timed_pretrain as worker  # by its module's name: a spawned process imports it from there
+    with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context('spawn')) as pool:
+        done = {pool.submit(worker, pc, force, threads): pc for pc in runs}
+        for f in concurrent.futures.as_completed(done):
+            log(f"pretrain/{Path(done[f].out).name}: {f.result():.0f} s ({jobs} runs side by side, {threads} thread(s) each)")
 
 # %% ../nbs/12_study.ipynb #0406759b
 NOTHING_MISSING = {'0': [torch.zeros(0, dtype=torch.long)]}
@@ -271,6 +296,7 @@ def run_study(
     force: bool = False,  # recompute pieces kept with other settings
     quiet: bool = True,
     log=print,
+    jobs: int = 1,  # pretraining runs trained side by side, the cores shared among them (0: one per core on a CPU, one on a GPU)
 ) -> 'pd.DataFrame':  # every kept row of the study
     "Compute the chosen pieces of the study (resumably), then write the table of all pieces kept for these settings."
     import pandas as pd
@@ -281,16 +307,19 @@ def run_study(
         if (work/'data').exists() and not (work/'data').is_symlink(): raise ValueError(f"{work/'data'} holds other data: use another --work")
         work.mkdir(parents=True, exist_ok=True); (work/'data').unlink(missing_ok=True); (work/'data').symlink_to(Path(data).resolve())
     train, val = load_prepared(work/'data', 'train', mmap=False), load_prepared(work/'data', 'val', mmap=False)
-    for piece in study_pieces(cfg, work, train, val, seeds, quiet, force):
+    todo = [p for p in study_pieces(cfg, work, train, val, seeds, quiet, force)
+            if p.part in parts and p.method in methods and cached(results/'pieces'/p.part/f'{p.name}.json', p.settings, force=force) is None]
+    runs = {pc.out: pc for p in todo if p.at is None for pc in p.needs if not encoder_path(pc).exists()}  # whole runs, not snapshots
+    if len(runs) > 1: pretrain_side_by_side(list(runs.values()), jobs, force, log)
+    for piece in todo:
         path = results/'pieces'/piece.part/f'{piece.name}.json'
-        if piece.part in parts and piece.method in methods and cached(path, piece.settings, force=force) is None:
-            for pc in piece.needs:  # pretraining first, so that a piece's wall time is its evaluation alone
-                if not encoder_path(pc, piece.at).exists():
-                    t0 = time.perf_counter(); pretrained(pc, force, piece.at)
-                    log(f"pretrain/{Path(pc.out).name}{f' to epoch {piece.at}' if piece.at else ''}: {time.perf_counter() - t0:.0f} s")
-            t0 = time.perf_counter()
-            cached(path, piece.settings, piece.compute, force)
-            log(f"{piece.part}/{piece.name}: {time.perf_counter() - t0:.0f} s")
+        for pc in piece.needs:  # pretraining first, so that a piece's wall time is its evaluation alone
+            if not encoder_path(pc, piece.at).exists():
+                t0 = time.perf_counter(); pretrained(pc, force, piece.at)
+                log(f"pretrain/{Path(pc.out).name}{f' to epoch {piece.at}' if piece.at else ''}: {time.perf_counter() - t0:.0f} s")
+        t0 = time.perf_counter()
+        cached(path, piece.settings, piece.compute, force)
+        log(f"{piece.part}/{piece.name}: {time.perf_counter() - t0:.0f} s")
     return write_results(cfg, work, results, train, val, force)
 
 # %% ../nbs/12_study.ipynb #20bf8be3
