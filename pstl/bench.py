@@ -168,6 +168,18 @@ def _measure_in_subprocess(plan: str, cfg: BenchConfig, processes: int = 1) -> l
         results.append(json.loads(out.strip().splitlines()[-1]))
     return results
 
+# %% ../nbs/10_bench.ipynb #84e9b2d5
+def _side_by_side(cfg: BenchConfig, processes: int, one: dict, log) -> dict:
+    "`processes` runs of the fast plan at once, the cores shared: their total rate against one run on all the cores."
+    share = dataclasses.replace(cfg, threads=max(1, (cfg.threads or usable_cores()) // processes))
+    runs = _measure_in_subprocess('fast', share, processes)
+    total = sum(r['samples_per_s'] for r in runs)
+    log(f"  {processes} runs side by side, {share.threads} thread(s) each: {total:.2f} samples/s together "
+        f"({', '.join(format(r['samples_per_s'], '.2f') for r in runs)}), against {one['samples_per_s']:.2f} for one run on {one['threads']} threads")
+    return dict(processes=processes, threads_each=share.threads, samples_per_s_each=[round(r['samples_per_s'], 3) for r in runs],
+                samples_per_s=round(total, 3), one_run_samples_per_s=round(one['samples_per_s'], 3),
+                ratio=round(total / one['samples_per_s'], 3))
+
 # %% ../nbs/10_bench.ipynb #1e8d9fe1
 def bench(
     cfg: BenchConfig = BenchConfig(),
@@ -218,17 +230,6 @@ def bench(
     if 'peak_cuda_mb' in fast: summary.update(peak_cuda_mb=fast['peak_cuda_mb'], reference_peak_cuda_mb=ref['peak_cuda_mb'])
     if processes > 1: summary['side_by_side'] = _side_by_side(cfg, processes, fast, log)
     return summary
-
-def _side_by_side(cfg: BenchConfig, processes: int, one: dict, log) -> dict:
-    "`processes` runs of the fast plan at once, the cores shared: their total rate against one run on all the cores."
-    share = dataclasses.replace(cfg, threads=max(1, (cfg.threads or usable_cores()) // processes))
-    runs = _measure_in_subprocess('fast', share, processes)
-    total = sum(r['samples_per_s'] for r in runs)
-    log(f"  {processes} runs side by side, {share.threads} thread(s) each: {total:.2f} samples/s together "
-        f"({', '.join(format(r['samples_per_s'], '.2f') for r in runs)}), against {one['samples_per_s']:.2f} for one run on {one['threads']} threads")
-    return dict(processes=processes, threads_each=share.threads, samples_per_s_each=[round(r['samples_per_s'], 3) for r in runs],
-                samples_per_s=round(total, 3), one_run_samples_per_s=round(one['samples_per_s'], 3),
-                ratio=round(total / one['samples_per_s'], 3))
 
 # %% ../nbs/10_bench.ipynb #e3fb0ab5
 def read_bench_log(path) -> dict:

@@ -60,6 +60,7 @@ def main(argv=None):
             print(f"{name}: error: {_one_line(e)}", file=sys.stderr)
             raise SystemExit(2)
 
+# %% ../nbs/09_cli.ipynb #2391f124
 def _one_line(e: Exception) -> str:
     "An error as the user should read it: an OS error as 'file: reason', any other as the first line of its message."
     text = f"{e.filename}: {e.strerror}" if isinstance(e, OSError) and e.filename and e.strerror else str(e)
@@ -328,6 +329,7 @@ def _run_finetune(args) -> dict:
         return r
     return _evaluate(job, compute, t0)
 
+# %% ../nbs/09_cli.ipynb #5a2bd0af
 def _add_ensemble(sub):
     p = sub.add_parser('ensemble', help='fuse the linear-probe logits of joint, motion and bone encoders')
     _data_flag(p); p.add_argument('--weights', nargs='+', required=True, help='one encoder.pt per stream (distinct encoders)')
