@@ -13,8 +13,9 @@ from .graph import Layout, NTU25
 from .core import atomic_write, check_writable, kept_result, provenance
 
 # %% auto #0
-__all__ = ['PREPARED_FILES', 'SkeletonSet', 'position_file', 'label_file', 'save_layout', 'load_layout', 'save_prepared',
-           'load_prepared', 'fingerprint', 'claim_prepared', 'record_prepared', 'label_fraction_indices']
+__all__ = ['PREPARED_DATA', 'PREPARED_FILES', 'SkeletonSet', 'position_file', 'label_file', 'save_layout', 'load_layout',
+           'save_prepared', 'load_prepared', 'fingerprint', 'claim_prepared', 'record_prepared',
+           'label_fraction_indices']
 
 # %% ../nbs/01_data.ipynb #b00cd49a
 @dataclass
@@ -127,8 +128,8 @@ def fingerprint(
     return h.hexdigest()[:16]
 
 # %% ../nbs/01_data.ipynb #26f57265
-PREPARED_FILES = ('train_position.npy', 'train_label.pkl', 'val_position.npy', 'val_label.pkl', 'layout.json', 'prepared.json',
-                  'synthetic.json', 'skipped.txt')  # what a preparation may leave in its folder
+PREPARED_DATA = ('train_position.npy', 'train_label.pkl', 'val_position.npy', 'val_label.pkl', 'layout.json')  # every preparation writes these
+PREPARED_FILES = PREPARED_DATA + ('prepared.json', 'synthetic.json', 'skipped.txt')  # what a preparation may leave in its folder
 
 def claim_prepared(
     out,  # the data directory about to be written
@@ -147,11 +148,11 @@ def record_prepared(
     out,  # the data directory just written
     made_by: dict,  # what made it, as given to `claim_prepared`
     counts: dict,  # sequences per split, and anything else worth keeping
-    written=(),  # the files of PREPARED_FILES this preparation wrote (kept); the others are removed
+    also=(),  # files this preparation wrote beside PREPARED_DATA (kept); the other PREPARED_FILES are removed
 ) -> dict:
     "Remove what an earlier preparation left and this one did not write, and record what made the data in `prepared.json`."
     out = Path(out)
-    for f in set(PREPARED_FILES) - set(written) - {'prepared.json'}: (out/f).unlink(missing_ok=True)
+    for f in set(PREPARED_FILES) - set(PREPARED_DATA) - set(also) - {'prepared.json'}: (out/f).unlink(missing_ok=True)
     record = dict(made_by=made_by, counts=counts, provenance=provenance())
     atomic_write(out/'prepared.json', lambda f: f.write(json.dumps(record, indent=1).encode()))
     return record

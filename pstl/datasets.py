@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 from .graph import Layout, NTU25, KINECT20
 from .core import atomic_write, rotation_matrix
-from .data import SkeletonSet, save_prepared, claim_prepared, record_prepared, PREPARED_FILES
+from .data import SkeletonSet, save_prepared, claim_prepared, record_prepared
 
 # %% auto #0
 __all__ = ['NTU_BODY_FIELDS', 'NTU_JOINT_FIELDS', 'NTU60_TRAIN_SUBJECTS', 'NTU120_TRAIN_SUBJECTS', 'NTU_BENCHMARKS',
@@ -181,7 +181,7 @@ def write_prepared_splits(
         array = np.stack(data) if data else np.zeros((0, 3, frames, layout.num_joints, max_persons), np.float32)
         save_prepared(SkeletonSet(array, np.asarray(labels, dtype=np.int64), names, layout), out, split)
     if skipped: atomic_write(Path(out)/'skipped.txt', lambda f: f.write(('\n'.join(skipped) + '\n').encode()))
-    record_prepared(out, made_by, dict(counts, skipped=len(skipped)), PREPARED_FILES[:5] + (('skipped.txt',) if skipped else ()))
+    record_prepared(out, made_by, dict(counts, skipped=len(skipped)), ('skipped.txt',) if skipped else ())
     return dict(counts, skipped=len(skipped))
 
 # %% ../nbs/01b_datasets.ipynb #c13cb531

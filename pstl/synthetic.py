@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 from .graph import Layout, NTU25
 from .core import atomic_write, rotation_matrix
-from .data import SkeletonSet, save_prepared, claim_prepared, record_prepared, PREPARED_FILES
+from .data import SkeletonSet, save_prepared, claim_prepared, record_prepared
 
 # %% auto #0
 __all__ = ['SYNTHETIC_CLASSES', 'make_synthetic', 'plot_sequence', 'write_synthetic']
@@ -134,5 +134,5 @@ def write_synthetic(
     save_prepared(make_synthetic(n_train, seed=seed, **kw), out, 'train')
     save_prepared(make_synthetic(n_val, seed=seed + 1_000_003, **kw), out, 'val')
     atomic_write(Path(out)/'synthetic.json', lambda f: f.write(json.dumps(info, indent=1).encode()))
-    record_prepared(out, info, dict(train=n_train, val=n_val), PREPARED_FILES[:5] + ('synthetic.json',))
+    record_prepared(out, info, dict(train=n_train, val=n_val), ('synthetic.json',))
     return Path(out)
