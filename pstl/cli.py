@@ -94,12 +94,21 @@ def checked(
     return parse
 
 _count, _some, _rate, _fraction = checked(int, 0), checked(int, 1), checked(float, 0), checked(float, above=0, high=1)
+
+def _one_of(*choices):
+    "A flag's rule: one of `choices`, as written."
+    def parse(text):
+        if text not in choices: raise argparse.ArgumentTypeError(f"{text!r}: use one of {', '.join(choices)}")
+        return text
+    return parse
+
 FLAG_RULES = dict(
     epochs=_some, probe_epochs=_some, finetune_epochs=_some, budget_epochs=_some, linear_epochs=_some, until=_some, steps=_some,
     warmup_epochs=_count, warmup=_count, batch_size=_some, projector_dim=_some, projector=_some, k=_some, threads=_count,
     lr=_rate, finetune_lr=_rate, weight_decay=_rate, lambd=_rate, fusion=_rate, mask_joint=_count, mask_frame=_count,
     label_fraction=_fraction, label_fractions=_fraction, n_train=_some, n_val=_some, persons=_some, max_persons=_some,
     classes=checked(int, 1, len(SYNTHETIC_CLASSES)), linear_samples=checked(int, 2), budget_snapshots=_some, missing_counts=_count,
+    precision=_one_of(*PRECISIONS),
 )  # each numeric flag's rule, by its name
 
 # %% ../nbs/09_cli.ipynb #aee8b901

@@ -36,6 +36,8 @@ class StudyConfig:
     lr: float = 1e-3  # pretraining learning rate
     projector_dim: int = 1024  # width of the three projector layers
     lambd: float = 7.2e-3  # Barlow Twins off-diagonal weight: the authors' 2e-4 at width 6144, times (6144 / 1024)^2
+    mask_joint: int = 8  # CSM draws, the authors' count (for 25 joints)
+    precision: str = 'float32'  # 'bfloat16': the pretraining forward under bfloat16 autocast (a departure, measured in 06)
     probe_epochs: int = 150  # the authors' linear evaluation
     finetune_epochs: int = 30  # fine-tuning, and supervised training from scratch
     finetune_lr: float = 5e-3  # the authors' fine-tuning learning rate
@@ -73,8 +75,8 @@ def study_pretrain_config(cfg: StudyConfig, work, method='pstl', stream='joint',
     snapshots = tuple(e for e in cfg.budget_snapshots if e < epochs) if epochs == cfg.budget_epochs else ()
     return PretrainConfig(data=str(Path(work)/'data'), out=str(Path(work)/'pretrain'/f'{method}-{stream}-e{epochs}-seed{seed}'),
                           method=method, stream=stream, epochs=epochs, warmup_epochs=cfg.warmup_epochs, batch_size=cfg.batch_size,
-                          lr=cfg.lr, projector_dims=(cfg.projector_dim,) * 3, lambd=cfg.lambd, snapshot_epochs=snapshots,
-                          seed=seed, quiet=quiet)
+                          lr=cfg.lr, projector_dims=(cfg.projector_dim,) * 3, lambd=cfg.lambd, mask_joint=cfg.mask_joint,
+                          precision=cfg.precision, snapshot_epochs=snapshots, seed=seed, quiet=quiet)
 
 def pretrain_settings(pc: PretrainConfig) -> dict:
     "A run's settings as they enter a piece's record."
