@@ -4,14 +4,15 @@
 
 # %% ../nbs/00_core.ipynb #905d2460
 from __future__ import annotations
-import hashlib, json, os, tempfile
+import hashlib, inspect, json, os, re, tempfile
 from pathlib import Path
 
 import numpy as np
+from fastcore.docments import ShowDocRenderer, docments
 
 # %% auto #0
 __all__ = ['atomic_write', 'check_writable', 'file_digest', 'differences', 'kept_result', 'provenance', 'rotation_matrix',
-           'pick_device', 'usable_cores', 'progress']
+           'pick_device', 'usable_cores', 'progress', 'ApiDoc']
 
 # %% ../nbs/00_core.ipynb #6869657e
 def _umask() -> int:
@@ -147,3 +148,94 @@ def progress(total: int, desc: str, quiet: bool = False):
     "A progress bar for `total` steps (none when `quiet`)."
     from tqdm.auto import tqdm
     return tqdm(total=total, desc=desc, disable=quiet, leave=False, dynamic_ncols=True)
+
+# %% ../nbs/00_core.ipynb #d2ecc292
+def _type_name(t) -> str:
+    "An annotation as the reader wrote it: `Tensor`, `int`, `'pd.DataFrame'`."
+    return t if isinstance(t, str) else getattr(t, '__name__', None) or repr(t).replace('typing.', '')
+
+def _parameter(p: 'inspect.Parameter') -> str:
+    "One parameter as it is written in a signature: `x:Tensor`, `seed:int=0`, `*args`, `**extra`."
+    text = {p.VAR_POSITIONAL: '*', p.VAR_KEYWORD: '**'}.get(p.kind, '') + p.name
+    if p.annotation is not p.empty: text += ':' + _type_name(p.annotation)
+    return text + ('' if p.default is p.empty else '=' + repr(p.default))
+
+def _cell(text) -> str: return str(text).replace('|', '\\|').replace('\n', ' ')
+
+# %% ../nbs/00_core.ipynb #ed09818b
+def _library_twin(sym):
+    "The library's object of the same name when `sym` was defined by a notebook being run (its source then cannot be read), else `sym`."
+    try:
+        if Path(inspect.getsourcefile(sym) or '').is_file(): return sym
+    except TypeError: return sym  # built in: nothing to look up
+    except OSError: pass  # a class defined in a notebook being run
+    from nbdev.doclinks import NbdevLookup
+    from fastcore.docments import qual_name
+    entry = NbdevLookup()[qual_name(sym)]  # (page, 'pstl/module.py', source address) for a name the library exports
+    if not isinstance(entry, tuple): return sym
+    import importlib
+    obj = importlib.import_module(entry[1][:-3].replace('/', '.'))
+    for part in qual_name(sym).split('.'): obj = getattr(obj, part, None)
+    return sym if obj is None else obj
+
+class ApiDoc(ShowDocRenderer):
+    "What `show_doc` writes on these pages: source link, heading, `class`/`def` signature, the object's own docstring, parameter table."
+    def __init__(self, sym, name: str = None, title_level: int = 3, maxline: int = 110):
+        super().__init__(_library_twin(sym), name, title_level, maxline)
+
+    def signature(self, width: int = 100) -> str:
+        "The signature as Python writes it (`class` for a class), wrapped at `width` characters."
+        kind = 'class' if inspect.isclass(self.sym) else 'def'
+        if self.sig is None: return f'{kind} {self.nm}(...)'
+        params = [_parameter(p) for p in self.sig.parameters.values() if p.name != 'self']
+        ret = self.sig.return_annotation
+        end = ')' + ('' if kind == 'class' or ret is self.sig.empty else ' -> ' + _type_name(ret))
+        short = f"{kind} {self.nm.rsplit('.', 1)[-1]}({', '.join(params)}{end}"
+        if len(short) <= width: return short
+        lines, line = [], ''
+        for p in params:
+            if line and len(line) + len(p) + 2 > width - 4: lines.append(line + ','); line = ''
+            line += (', ' if line else '') + p
+        return f"{kind} {self.nm.rsplit('.', 1)[-1]}(\n" + '\n'.join('    ' + l for l in lines + [line]) + '\n' + end
+
+    def own_doc(self) -> str:
+        "The docstring the object itself has (none inherited from a parent class)."
+        doc = self.sym.__dict__.get('__doc__') if inspect.isclass(self.sym) else getattr(self.sym, '__doc__', None)
+        return inspect.cleandoc(doc) if isinstance(doc, str) else ''
+
+    def table(self) -> str:
+        "The documented parameters (and the return value) as a Markdown table: type, default, details."
+        try: dm = docments(self.sym, full=True)
+        except Exception: return ''  # no source to read the comments from
+        dm.pop('self', None)
+        if not any(v.get('docment') for v in dm.values()): return ''
+        rows = []
+        for name, d in dm.items():
+            if name == 'return':
+                if d.get('docment'): rows.append(('**Returns**', _type_name(d['anno']) if d['anno'] is not inspect._empty else '', '', d['docment']))
+                continue
+            kind = self.sig.parameters[name].kind if self.sig and name in self.sig.parameters else None
+            label = {inspect.Parameter.VAR_POSITIONAL: '*', inspect.Parameter.VAR_KEYWORD: '**'}.get(kind, '') + name
+            anno = '' if d['anno'] in (inspect._empty, inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD) else _type_name(d['anno'])
+            rows.append((label, anno, '' if d['default'] is inspect._empty else repr(d['default']), d.get('docment') or ''))
+        name = lambda n: n if n == '**Returns**' else f'`{n}`'
+        return '\n'.join(['| | **Type** | **Default** | **Details** |', '|---|---|---|---|'] +
+                          [f"| {name(r[0])} | {' | '.join(_cell(c) for c in r[1:])} |" for r in rows])
+
+    def source(self) -> str:
+        "nbdev's source link, `git_url/blob/branch/file#Lline` (the site builder points it into the clone while no public repository is named)."
+        from nbdev.config import get_config
+        try: file, line = inspect.getsourcefile(self.sym), inspect.getsourcelines(self.sym)[1]
+        except (TypeError, OSError): return None
+        cfg = get_config()
+        if not (file and Path(file).is_file() and Path(file).resolve().is_relative_to(cfg.lib_path.resolve())): return None  # not the library's
+        path = Path(file).resolve().relative_to(cfg.lib_path.parent.resolve())
+        return f"{cfg.git_url}/blob/{cfg.branch}/{path.as_posix()}#L{line}"
+
+    def _repr_markdown_(self):
+        src = self.source()
+        out = ['---', f'[source]({src}){{.source-link}}' if src else '', '#' * self.title_level + ' ' + self.nm,
+               f'```python\n{self.signature()}\n```']
+        if doc := self.own_doc(): out.append(re.sub(r'^(.+)', r'*\1*', doc, count=1))
+        if table := self.table(): out.append(table)
+        return '\n\n'.join(o for o in out if o)

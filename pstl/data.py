@@ -41,10 +41,14 @@ class SkeletonSet:
         return torch.from_numpy(np.array(self.data[idx], dtype=np.float32)).to(device)
 
 # %% ../nbs/01_data.ipynb #ca34492c
-def position_file(path, split): return Path(path)/f'{split}_position.npy'
+def position_file(path, split):
+    "Where a prepared data set keeps a split's coordinates: `{split}_position.npy`."
+    return Path(path)/f'{split}_position.npy'
 
 # %% ../nbs/01_data.ipynb #9e67cec3
-def label_file(path, split): return Path(path)/f'{split}_label.pkl'
+def label_file(path, split):
+    "Where a prepared data set keeps a split's names and labels: `{split}_label.pkl`."
+    return Path(path)/f'{split}_label.pkl'
 
 # %% ../nbs/01_data.ipynb #122faaa9
 def save_layout(path, layout: Layout):

@@ -54,6 +54,7 @@ class GraphConv(nn.Module):
         self.conv = nn.Conv2d(in_channels, out_channels * partitions, kernel_size=1)
 
     def forward(self, x: Tensor, A: Tensor) -> Tensor:  # x (N, C, T, V), A (K, V, W)
+        "The graph convolution of `x` over the partitions of `A`, in whichever order of the two products costs less."
         if x.shape[1] < self.conv.out_channels // self.partitions: return self._mix_joints_first(x, A)
         # the (n c t, k v) matrix is K times this block's activations, the largest tensor backward would keep:
         # recomputing it there (one small product and a copy) costs far less time than it saves memory
@@ -84,6 +85,7 @@ _SHIFTS = torch.arange(8, dtype=torch.uint8)
 class FastDropout(nn.Dropout):
     "Inverted dropout; at p = 0.5 on CPU each value's keep/drop is one bit of a random byte."
     def forward(self, x: Tensor) -> Tensor:
+        "`x` with each value zeroed with probability `p` and the rest scaled by 1/(1-p), in training only."
         if not self.training or self.p == 0: return x
         if x.is_cuda or self.p != 0.5: return super().forward(x)
         n = x.numel()
@@ -94,7 +96,9 @@ class FastDropout(nn.Dropout):
 # %% ../nbs/04_encoder.ipynb #9ca40eec
 class Pointwise(nn.Conv2d):
     "A 1x1 convolution (any stride along time) computed as one batched matrix product: keep every stride-th frame, mix channels."
-    def forward(self, x: Tensor) -> Tensor: return pointwise(x[:, :, ::self.stride[0]], self.weight, self.bias)
+    def forward(self, x: Tensor) -> Tensor:
+        "The strided 1x1 convolution of `x`, as one matrix product."
+        return pointwise(x[:, :, ::self.stride[0]], self.weight, self.bias)
 
 # %% ../nbs/04_encoder.ipynb #4b089481
 class STGCNBlock(nn.Module):
@@ -112,6 +116,7 @@ class STGCNBlock(nn.Module):
         else: self.residual = nn.Sequential(Pointwise(in_channels, out_channels, 1, (stride, 1)), nn.BatchNorm2d(out_channels))
 
     def forward(self, x: Tensor, A: Tensor) -> Tensor:
+        "One block: graph convolution, temporal convolution, plus the residual, then ReLU."
         return F.relu(self.tcn(self.gcn(x, A)) + (0 if self.residual is None else self.residual(x)), inplace=True)
 
 # %% ../nbs/04_encoder.ipynb #a1725a92
@@ -154,6 +159,7 @@ def forward(
     x: Tensor,  # (N, C, T, V, M)
     drop_joints: Tensor = None,  # joint indices to remove from the input and the graph
 ) -> Tensor:  # (N, out_channels)
+    "The feature of each sequence: every block over the joints left after `drop_joints`, pooled over time and joints, averaged over persons."
     self._check(x)
     N, C, T, V, M = x.shape
     x = self.data_bn(x.permute(0, 4, 3, 1, 2).reshape(N * M, V * C, T))  # channels ordered (V, C), as AimCLR

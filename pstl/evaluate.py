@@ -194,6 +194,7 @@ class Classifier(nn.Module):
         self.encoder, self.stream = encoder, stream
         self.fc = nn.Linear(encoder.out_channels, num_classes)
     def forward(self, x, drop_joints=None):
+        "Class scores of the sequences `x` (joint coordinates: converted to the encoder's stream here)."
         return self.fc(self.encoder(to_stream(x, self.stream, self.encoder.layout), drop_joints=drop_joints))
 
 @torch.no_grad()

@@ -40,6 +40,7 @@ def missing_joint_sets(
 
 # %% ../nbs/08_missing_joints.ipynb #3739c3d4
 def zero_joints(skeletons: SkeletonSet, joints) -> SkeletonSet:
+    "A copy of `skeletons` with the coordinates of `joints` set to zero in every frame (missing joints for the raw-coordinate probe)."
     data = np.array(skeletons.data)
     data[:, :, :, np.asarray(joints, dtype=int)] = 0
     return SkeletonSet(data, skeletons.labels, skeletons.names, skeletons.layout)

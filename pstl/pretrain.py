@@ -129,6 +129,7 @@ class PSTLModel(nn.Module):
         self.head = BarlowTwins(cfg.feature_dim, cfg.projector_dims, cfg.lambd)
 
     def forward(self, views: dict) -> tuple:  # (loss, {term name: value})
+        "The loss of one step from the streams `draw_views` made: two Barlow Twins terms for PSTL, one for SkeletonBT."
         if 'view1' in views:
             loss = self.head(self.encoder(views['view1']), self.encoder(views['view2']))
             return loss, {'bt': loss.detach()}

@@ -386,7 +386,7 @@ def _spread(values) -> dict:
 
 # %% ../nbs/12_study.ipynb #a6f6c94c
 def targets(table) -> 'pd.DataFrame':
-    "The issue's five targets, each with what was measured and a verdict."
+    "The study's questions (PSTL against SkeletonBT, fine-tuning against training from scratch, missing joints, PSTL against the raw probe), each with what was measured and the verdict of `compare`."
     import pandas as pd
     table = pd.DataFrame(table); s = summarise(table)
     rows = []

@@ -1,5 +1,5 @@
 "Offline documentation helpers: process the notebooks as `nbdev_docs` would, render HTML and the README without Quarto."
-import sys
+import re, sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -24,39 +24,10 @@ def _local_links(text):
     "Links between notebooks, and nbdev's links to the unpublished site, point into `nbs/`, so they resolve in a clone."
     import re
     text = re.sub(DOC_LINK, lambda m: f"nbs/{nb}.ipynb" if (nb := _notebook_of(m.group(1))) else m.group(0), text)
+    text = re.sub(r'\]\(\.\./', '](', text)  # files of the repository, named from nbs/
     return re.sub(r'\]\((\d\d[a-z]?_\w+\.ipynb|index\.ipynb)([#)])', r'](nbs/\1\2', text)
 
-SITE_CSS = """body{margin:0;font:15px/1.5 system-ui,sans-serif;color:#222;display:flex}
-nav{position:sticky;top:0;height:100vh;overflow:auto;min-width:15em;padding:1em;background:#f6f6f6;border-right:1px solid #ddd}
-nav a{display:block;padding:.15em 0;color:#1a5fb4;text-decoration:none}nav a.here{font-weight:bold;color:#222}
-main{padding:1em 2em;max-width:62em;overflow-x:auto}pre{background:#f8f8f8;padding:.6em;overflow-x:auto}
-img{max-width:100%}table{border-collapse:collapse}td,th{border:1px solid #ddd;padding:.2em .5em}
-.callout{border-left:4px solid;padding:.1em 1em;margin:1em 0;background:#fafafa}.callout-title{font-weight:bold;margin:.5em 0 0}
-.callout-note{border-color:#1a5fb4}.callout-warning{border-color:#c64600}.callout-tip{border-color:#26a269}"""
-
 CALLOUT = r'^::: *\{\.callout-(\w+)(?: +title="([^"]*)")?\} *\n(.*?)\n::: *$'  # Quarto's callout blocks
-
-def _callouts(markdown: str) -> str:
-    "Quarto callouts as HTML blocks the notebook exporter keeps (its content still read as markdown)."
-    import re, html
-    return re.sub(CALLOUT, lambda m: f'<div class="callout callout-{m[1]}"><p class="callout-title">{html.escape(m[2] or m[1])}</p>\n\n'
-                  f'{m[3]}\n\n</div>', markdown, flags=re.M | re.S)
-
-def _title(nb) -> str:
-    "A processed notebook's title: its front matter's, or its first heading's."
-    import re
-    text = nb.read_text()
-    m = re.search(r'title: (.+?)\\n', text) or re.search(r'"# (.+?)\\n', text)
-    return m.group(1).strip('"') if m else nb.stem
-
-def _site_links(html_text: str, out: Path) -> str:
-    "In a rendered page: links between notebooks go to their pages; files of the repository it links to are copied beside it."
-    import re, shutil
-    html_text = re.sub(r'href="(\d\d[a-z]?_\w+|index)\.ipynb', r'href="\1.html', html_text)
-    html_text = re.sub(DOC_LINK, lambda m: f"{nb}.html" if (nb := _notebook_of(m.group(1))) else m.group(0), html_text)
-    for target in re.findall(r'href="(?![a-z]+:|#)([^"#]+)"', html_text):
-        if not target.endswith('.html') and (ROOT/target).is_file(): (out/target).parent.mkdir(parents=True, exist_ok=True); shutil.copy(ROOT/target, out/target)
-    return html_text
 
 def _callouts_quoted(markdown: str) -> str:
     "Quarto callouts as Markdown block quotes with a bold title (for the README, which GitHub renders without Quarto)."
@@ -64,28 +35,155 @@ def _callouts_quoted(markdown: str) -> str:
     quote = lambda m: '\n'.join(f'> {l}'.rstrip() for l in f"**{m[2] or m[1]}.** {m[3]}".splitlines())
     return re.sub(CALLOUT, quote, markdown, flags=re.M | re.S)
 
+DOCS = ROOT/'docs'  # the site's template, style sheet and pandoc filter
+DIRECTIVE = re.compile(r'^#\|\s*([\w-]+)\s*:\s*(.*?)\s*$')  # a Quarto cell option, `#| echo: false`
+
+def cell_options(source: str) -> tuple:
+    "A code cell's Quarto options (`#| key: value`) and its code without them (nbdev's own `#|` flags dropped too)."
+    import yaml
+    options, code = {}, []
+    for line in source.splitlines():
+        if m := DIRECTIVE.match(line): options[m[1]] = yaml.safe_load(m[2]) if m[2] else True
+        elif not line.startswith('#|'): code.append(line)
+    return options, '\n'.join(code).strip('\n')
+
+def _fence(text: str, attributes: str) -> str:
+    "`text` in a fenced block longer than any run of backticks inside it."
+    ticks = '`' * max(3, 1 + max((len(r) for r in re.findall('`+', text)), default=0))
+    return f"{ticks}{attributes}\n{text}\n{ticks}"
+
+def _terminal(text: str) -> str:
+    "Output as a terminal would leave it: colour codes gone, a line redrawn with carriage returns shown once, finished."
+    text = re.sub(r'\x1b\[[0-9;]*[A-Za-z]', '', text)
+    return '\n'.join(line.rsplit('\r', 1)[-1] for line in text.rstrip('\n').split('\n'))
+
+def _output(o: dict, options: dict, figure) -> tuple:
+    "One output as Quarto writes it: (markdown, whether it goes in as it is). `figure(png_bytes)` -> the image's link and alt text."
+    if o['output_type'] == 'stream': return _fence(_terminal(''.join(o['text'])), ' {.cell-output}'), False
+    if o['output_type'] == 'error': return _fence(_terminal('\n'.join(o['traceback'])), ' {.cell-output .cell-output-error}'), False
+    data = {k: ''.join(v) if isinstance(v, list) else v for k, v in o.get('data', {}).items()}
+    if 'image/png' in data:
+        import base64
+        src, alt = figure(base64.b64decode(data['image/png']))
+        return f"![{alt}]({src})", False
+    if 'text/markdown' in data: return data['text/markdown'], options.get('output') == 'asis'
+    if 'text/html' in data: return _fence(data['text/html'], '{=html}'), False
+    if 'text/plain' in data: return _fence(data['text/plain'], ' {.cell-output}'), False
+    return '', False
+
+def _alt(options: dict, k: int) -> str:
+    "The alt text of a cell's `k`-th figure: its `fig-alt` option (one text, or a list with one per figure), else its `fig-cap`."
+    alt = options.get('fig-alt') or options.get('fig-cap') or ''
+    return (alt[min(k, len(alt) - 1)] if alt else '') if isinstance(alt, list) else alt
+
+def quarto_markdown(nb: dict, save) -> str:
+    "A processed notebook as the Markdown Quarto makes of it: front matter, text, code cells with their options applied, outputs."
+    parts = []
+    for cell in nb['cells']:
+        source = ''.join(cell['source'])
+        if cell['cell_type'] != 'code': parts.append(source.strip()); continue
+        options, code = cell_options(source)
+        if options.get('include') is False: continue
+        shown = [_fence(code, ' {.python .cell-code}')] if code and options.get('echo', True) is not False else []
+        figure = lambda png, k=iter(range(99)): (save(png), _alt(options, next(k)).replace(']', ')'))
+        if options.get('output', True) is not False:
+            for o in cell.get('outputs', []):
+                text, asis = _output(o, options, figure)
+                if asis: parts.append('\n\n'.join(shown)); shown = []; parts.append(text)
+                elif text: shown.append(f"::: {{.cell-output-display}}\n{text}\n:::" if not text.startswith('```') else text)
+        if shown: parts.append('::: {.cell}\n' + '\n\n'.join(shown) + '\n:::')
+    return '\n\n'.join(p for p in parts if p) + '\n'
+
+def _front_matter(nb: dict) -> dict:
+    import yaml
+    raw = next((''.join(c['source']) for c in nb['cells'] if c['cell_type'] == 'raw'), '')
+    return yaml.safe_load(raw.strip().strip('-')) or {} if raw.strip().startswith('---') else {}
+
+def _settings() -> dict:
+    import configparser
+    c = configparser.ConfigParser(); c.read(ROOT/'settings.ini')
+    return dict(c['DEFAULT'])
+
+def _site_links(text: str, out: Path, pages: dict) -> str:
+    "Links as a reader of the built site follows them: names to their page's anchor, notebooks to their pages, sources into the clone."
+    import os
+    cfg = _settings()
+    host = cfg['doc_host'].rstrip('/') + '/' + cfg['doc_baseurl'].strip('/') + '/'
+    text = text.replace(host, '')  # nbdev's links to names: page.html#anchor
+    if cfg.get('source_links', 'clone') == 'clone':
+        clone = Path(os.path.relpath(ROOT, out)).as_posix()
+        text = text.replace(f"{cfg['git_url'].rstrip('/')}/blob/{cfg['branch']}/", f'{clone}/')
+    text = re.sub(r'\]\((\w+)\.ipynb(#[^)]*)?\)', lambda m: f"]({pages.get(m[1], m[1] + '.ipynb')}{m[2] or ''})", text)
+    return re.sub(r'\]\(\.\./([^)#\s]+)', lambda m: f"]({Path(os.path.relpath(ROOT/m[1], out)).as_posix()}", text)
+
 def render_site(out=None) -> Path:
-    "Every notebook as an HTML page with a navigation bar and its figures embedded, in `_docs/` (for machines without Quarto)."
-    import html, nbformat
-    from nbconvert import HTMLExporter
-    out = Path(out or ROOT/'_docs'); out.mkdir(parents=True, exist_ok=True)
+    "The documentation site: nbdev's notebook processing, Quarto's cell options, then pandoc (MathML, highlighting, callouts, contents)."
+    import html, json, shutil, pypandoc
+    out = Path(out or ROOT/'_docs'); (out/'figures').mkdir(parents=True, exist_ok=True)
     nbs = processed_notebooks()
     nbs = [p for p in nbs if p.name == 'index.ipynb'] + [p for p in nbs if p.name != 'index.ipynb']
-    titles = {p.stem: _title(p) for p in nbs}
-    labels = {s: t if s == 'index' else f"{s.partition('_')[0]} {t}" for s, t in titles.items()}  # '01a A synthetic data set'
-    for nb in nbs:
-        nav = ''.join(f'<a href="{s}.html"{" class=here" if s == nb.stem else ""}>{html.escape(label)}</a>' for s, label in labels.items())
-        notebook = nbformat.read(nb, as_version=4)
-        for cell in notebook.cells:
-            if cell.cell_type == 'markdown': cell.source = _callouts(cell.source)
-        body, _ = HTMLExporter(template_name='basic').from_notebook_node(notebook)  # images are embedded as data: URIs
-        page = (f'<!doctype html><html><head><meta charset="utf-8"><title>{html.escape(titles[nb.stem])}</title>'
-                f'<style>{SITE_CSS}</style></head><body><nav>{nav}</nav><main>{_site_links(body, out)}</main></body></html>')
-        (out/f'{nb.stem}.html').write_text(page)
+    books = {p.stem: json.loads(p.read_text()) for p in nbs}
+    meta = {stem: _front_matter(nb) for stem, nb in books.items()}
+    pages = {stem: m.get('output-file', f'{stem}.html') if stem != 'index' else 'index.html' for stem, m in meta.items()}
+    number = lambda stem: '' if stem == 'index' else f'<span class="number">{stem.partition("_")[0]}</span>'
+    shutil.copy(DOCS/'site.css', out/'site.css')
+    stems = list(books)
+    for i, stem in enumerate(stems):
+        def save(png, n=[0], stem=stem):
+            n[0] += 1; name = f'figures/{pages[stem][:-5]}-{n[0]}.png'
+            (out/name).write_bytes(png); return name
+        sidebar = '<ol>' + ''.join(f'<li><a href="{pages[s]}"{" aria-current=page" if s == stem else ""}>{number(s)}'
+                                    f'{html.escape(meta[s].get("title", s))}</a></li>' for s in stems) + '</ol>'
+        link = lambda s, cls, arrow: f'<a class="{cls}" href="{pages[s]}">{arrow}{html.escape(meta[s].get("title", s))}</a>' if s else ''
+        pager = link(stems[i - 1] if i else None, 'prev', '← ') + link(stems[i + 1] if i + 1 < len(stems) else None, 'next', '→ ')
+        markdown = _site_links(quarto_markdown(books[stem], save), out, pages)
+        page = pypandoc.convert_text(markdown, 'html5', format='markdown-raw_tex-implicit_figures', extra_args=[
+            '--standalone', f'--template={DOCS/"template.html"}', '--mathml', '--toc', '--toc-depth=3',
+            f'--lua-filter={DOCS/"callouts.lua"}', '--syntax-highlighting=pygments', '--wrap=none',
+            '-V', f'sidebar={sidebar}', '-V', f'pager={pager}', '-V', f"site-description={_settings()['description']}"])
+        (out/pages[stem]).write_text(page)
+    _unlink_missing_anchors(out, pages.values())
     return out/'index.html'
 
+def _unlink_missing_anchors(out: Path, pages):
+    "nbdev links every exported name, private helpers too; a name with no entry on its page keeps its code span, not a link to nowhere."
+    ids = {page: set(re.findall(r' id="([^"]+)"', (out/page).read_text())) for page in pages}
+    link = re.compile(r'<a href="(?P<target>[\w.-]+\.html)?#(?P<anchor>[^"]+)"[^>]*>(?P<inner>.*?)</a>', re.S)
+    for page in pages:
+        text = (out/page).read_text()
+        keep = lambda m: m[0] if m['anchor'] in ids.get(m['target'] or page, ()) else m['inner']
+        (out/page).write_text(link.sub(keep, text))
+
+def open_browser():
+    "Headless Chromium (Debian's `chromium`) through Playwright, as a context manager; skips the calling test where there is none."
+    import contextlib, shutil
+    chromium = shutil.which('chromium') or shutil.which('chromium-browser')
+    if chromium is None:
+        import pytest
+        print('\nno chromium on this machine (apt-get install chromium): the site is not checked in a browser')
+        pytest.skip('no chromium on this machine (apt-get install chromium)')
+    from playwright.sync_api import sync_playwright
+    @contextlib.contextmanager
+    def browser():
+        with sync_playwright() as p:
+            b = p.chromium.launch(executable_path=chromium, args=['--no-sandbox', '--disable-gpu', '--disable-background-networking'])
+            try: yield b
+            finally: b.close()
+    return browser()
+
+def screenshots(out=ROOT/'docs') -> list:
+    "The index at a desktop's and a phone's width, as PNGs for a reviewer who does not build the site."
+    site = render_site()
+    with open_browser() as browser:
+        shots = []
+        for width in (1280, 390):
+            page = browser.new_page(viewport=dict(width=width, height=900))
+            page.goto(site.as_uri()); page.wait_for_load_state('load')
+            page.screenshot(path=str(Path(out)/f'index-{width}px.png')); shots.append(Path(out)/f'index-{width}px.png')
+    return shots
+
 def build_docs(out=None) -> Path:
-    "The rendered documentation: `nbdev_docs` (Quarto) where Quarto is installed, `render_site` where it is not."
+    "The rendered documentation: `nbdev_docs` (Quarto) where Quarto is installed, `render_site` (pandoc) where it is not."
     import shutil, subprocess
     if shutil.which('quarto') and out is None:
         subprocess.run(['nbdev_docs'], cwd=ROOT, check=True)
@@ -130,8 +228,9 @@ def execute_notebooks(names=(), slow=False):
         print('executed', path.name)
 
 if __name__ == '__main__':
-    usage = 'usage: python tests/docs_tools.py readme | docs | execute [--slow] [NOTEBOOK_STEM ...]'
+    usage = 'usage: python tests/docs_tools.py readme | docs | screenshots | execute [--slow] [NOTEBOOK_STEM ...]'
     if sys.argv[1:2] == ['docs']: print('documentation:', build_docs())
+    elif sys.argv[1:2] == ['screenshots']: print('wrote', *screenshots())
     elif sys.argv[1:2] == ['readme']:
         (ROOT/'README.md').write_text(render_readme())
         print('wrote', ROOT/'README.md')
