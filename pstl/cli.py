@@ -14,14 +14,14 @@ from .graph import LAYOUTS
 from .core import atomic_write, provenance, pick_device, check_writable, file_digest, kept_result
 from .data import SkeletonSet, load_prepared, fingerprint
 from .synthetic import write_synthetic, SYNTHETIC_CLASSES
-from .datasets import prepare_ntu, prepare_pku, prepare_nucla, NTU_BENCHMARKS
+from .datasets import prepare_ntu, prepare_pku, prepare_nucla, NTU_BENCHMARKS, PREPARATION
 from .augment import STREAMS
 from .pretrain import PretrainConfig, METHODS, AUGMENT, CONVERSION, PRECISIONS, EXECUTION, pretrain, read_metrics, saved_config, config_differences, keep_freed_memory
 from dataclasses import asdict, fields, replace
 from .encoder import STGCN
 from .evaluate import (load_encoder, save_classifier, extract_features, linear_probe, knn, finetune, FinetuneConfig, ensemble,
                            write_result, raw_features, confusion_matrix, plot_confusion, plot_tsne)
-from .missing_joints import DepartureConfig, DEPARTURES, departure_study
+from .missing_joints import DepartureConfig, DEPARTURES, departure_study, preparation_study
 from .study import StudyConfig, PARTS, METHODS as STUDY_METHODS, run_study, targets
 from .bench import BenchConfig, QUICK, CASES, PLANS, bench
 
@@ -38,7 +38,7 @@ def parser() -> argparse.ArgumentParser:
     top = _Parser(prog='pstl', description='PSTL: self-supervised skeleton action representations from partial sequences.')
     sub = top.add_subparsers(dest='command', required=True, metavar='COMMAND')
     for add in (_add_demo, _add_synthetic, _add_prepare, _add_pretrain, _add_probes, _add_finetune, _add_study, _add_departures,
-                _add_ensemble, _add_bench): add(sub)
+                _add_preparations, _add_ensemble, _add_bench): add(sub)
     return top
 
 def run(args) -> dict:
@@ -153,11 +153,15 @@ def _add_prepare(sub):
     p.add_argument('--missing-list', help='ntu: the official list of samples with missing skeletons')
     p.add_argument('--split', help='pku: the official cross-subject.txt or cross-view.txt')
     p.add_argument('--skip-bad', action='store_true', help='leave out bad samples (listed in skipped.txt) instead of stopping')
+    p.add_argument('--centre', default='frame', choices=PREPARATION,
+                   help="subtract the centre joint of every frame (AimCLR, default), of the first frame only, or none")
+    p.add_argument('--turn', default='frame', choices=PREPARATION,
+                   help="turn the shoulders along x in every frame (AimCLR, default), as in the first frame, or not at all")
     p.add_argument('--force', action='store_true', help='replace prepared data in --out that other inputs or settings made')
     p.add_argument('--quiet', action='store_true')
 
 def _run_prepare(args) -> dict:
-    kw = dict(skip_bad=args.skip_bad, quiet=args.quiet, force=args.force)
+    kw = dict(skip_bad=args.skip_bad, quiet=args.quiet, force=args.force, centre=args.centre, turn=args.turn)
     if args.dataset == 'ntu':
         benchmark = {'xsub': 'xsub60', 'xview': 'xview60', 'xset': 'xset120'}.get(args.benchmark, args.benchmark)
         r = prepare_ntu(args.raw, args.out, benchmark, args.missing_list, **kw)
@@ -410,6 +414,20 @@ def _run_departures(args) -> dict:
     print(summary.to_string(index=False), f"\n-> {Path(args.results)/'summary.csv'}")
     return dict(summary=summary)
 
+def _add_preparations(sub):
+    p = sub.add_parser('preparations', help="each way of centring and turning N-UCLA, measured on its training views with raw-coordinate probes")
+    p.add_argument('--raw', required=True, help='the N-UCLA folder with all_sqe/')
+    p.add_argument('--work', default='runs/preparations', help='the prepared data of each preparation (large)')
+    p.add_argument('--results', default='results/preparations', help='results.json and summary.csv (small)')
+    p.add_argument('--seeds', nargs='+', type=int, default=[0, 1, 2], help="the linear probes' seeds (default: 0 1 2)")
+    p.add_argument('--probe-epochs', type=FLAG_RULES['probe_epochs'], default=150, help="the authors' linear evaluation (default: 150)")
+    p.add_argument('--force', action='store_true', help='redo a result kept with other inputs or settings')
+
+def _run_preparations(args) -> dict:
+    summary = preparation_study(args.raw, args.work, args.results, tuple(args.seeds), args.probe_epochs, args.force)
+    print(summary.to_string(index=False), f"\n-> {Path(args.results)/'summary.csv'}")
+    return dict(summary=summary)
+
 # %% ../nbs/09_cli.ipynb #1bd21239
 def _add_bench(sub):
     p = sub.add_parser('bench', help="pretraining and linear-evaluation speed against the authors' execution")
@@ -517,4 +535,4 @@ def _run_demo(args) -> dict: return demo(args.out, args.epochs, args.seed, args.
 
 COMMANDS = dict(demo=_run_demo, synthetic=_run_synthetic, prepare=_run_prepare, pretrain=_run_pretrain, linear=_run_linear,
                 knn=_run_knn, finetune=_run_finetune, ensemble=_run_ensemble, study=_run_study, departures=_run_departures,
-                bench=_run_bench)  # what `run` calls for each command
+                preparations=_run_preparations, bench=_run_bench)  # what `run` calls for each command

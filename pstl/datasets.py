@@ -13,11 +13,11 @@ from .core import atomic_write, rotation_matrix
 from .data import SkeletonSet, save_prepared, claim_prepared, record_prepared
 
 # %% auto #0
-__all__ = ['NTU_BODY_FIELDS', 'NTU_JOINT_FIELDS', 'NTU60_TRAIN_SUBJECTS', 'NTU120_TRAIN_SUBJECTS', 'NTU_BENCHMARKS',
-           'NTU_MISSING_LISTS', 'valid_length', 'resize_frames', 'face_front', 'prepare_sequence', 'from_sequences',
-           'read_ntu_skeleton', 'ntu_coordinates', 'ntu_name_fields', 'ntu_split', 'write_prepared_splits',
-           'read_name_list', 'raw_inputs', 'prepare_ntu', 'read_pku_split', 'read_pku_skeleton', 'read_pku_labels',
-           'pku_action', 'prepare_pku', 'prepare_nucla']
+__all__ = ['PREPARATION', 'NTU_BODY_FIELDS', 'NTU_JOINT_FIELDS', 'NTU60_TRAIN_SUBJECTS', 'NTU120_TRAIN_SUBJECTS',
+           'NTU_BENCHMARKS', 'NTU_MISSING_LISTS', 'valid_length', 'resize_frames', 'face_front', 'prepare_sequence',
+           'from_sequences', 'read_ntu_skeleton', 'ntu_coordinates', 'ntu_name_fields', 'ntu_split',
+           'write_prepared_splits', 'read_name_list', 'raw_inputs', 'prepare_ntu', 'read_pku_split',
+           'read_pku_skeleton', 'read_pku_labels', 'pku_action', 'prepare_pku', 'prepare_nucla']
 
 # %% ../nbs/01b_datasets.ipynb #8271e95c
 def _shoulders(layout):
@@ -36,23 +36,33 @@ def resize_frames(seq: np.ndarray, frames: int) -> np.ndarray:
     w = (pos - lo).reshape(-1, *([1] * (seq.ndim - 1)))
     return seq[lo] * (1 - w) + seq[hi] * w
 
-def face_front(seq: np.ndarray, left: int, right: int) -> np.ndarray:
-    "Turn each frame of each body about y so that its shoulders lie along x (AimCLR's `parallel_skeleton`); (T, M, V, 3)."
+def face_front(
+    seq: np.ndarray,  # (T, M, V, 3)
+    left: int, right: int,  # the shoulder joints
+    per: str = 'frame',  # 'frame': every frame turned on its own (AimCLR's `parallel_skeleton`); 'first': every frame by the first frame's angle
+) -> np.ndarray:
+    "Turn each body about y so that its shoulders lie along x: in every frame, or as they lie in the first frame."
     v = seq[:, :, right] - seq[:, :, left]  # (T, M, 3)
+    if per == 'first': v = np.broadcast_to(v[:1], v.shape)  # the body keeps the turns it makes during the action
     theta = np.arccos(v[..., 0] / (np.hypot(v[..., 0], v[..., 2]) + 1e-4))  # the y component is ignored
     theta = np.where(v[..., 2].sum(0) >= 0, -theta, theta)  # one sign per body, from its whole sequence
     R = rotation_matrix(1, -np.degrees(theta))  # (T, M, 3, 3): AimCLR's matrix rows [c, 0, -s], [0, 1, 0], [s, 0, c]
     return np.einsum('tmij,tmvj->tmvi', R, seq)
 
 # %% ../nbs/01b_datasets.ipynb #1bc60c75
+PREPARATION = ('frame', 'first', 'none')  # how a sequence is centred and turned: per frame (AimCLR), by its first frame, not at all
+
 def prepare_sequence(
     seq,  # (T, V, 3) for one person or (T, M, V, 3)
     layout: Layout,
     frames: int = 50,
     max_persons: int = 2,
     name: str = 'sequence',  # for error messages
+    centre: str = 'frame',  # 'frame': each frame's centre joint subtracted (AimCLR); 'first': the first frame's, from every frame; 'none'
+    turn: str = 'frame',  # 'frame': every frame's shoulders along x (AimCLR); 'first': turned by the first frame's angle throughout; 'none'
 ) -> np.ndarray:  # (3, frames, V, max_persons) float32
-    "AimCLR's preparation: centre joint subtracted, the valid frames resized to `frames`, every frame's shoulders along x."
+    "AimCLR's preparation by default: centre joint subtracted, the valid frames resized to `frames`, every frame's shoulders along x."
+    if centre not in PREPARATION or turn not in PREPARATION: raise ValueError(f"{name}: centre={centre!r}, turn={turn!r}: each one of {', '.join(PREPARATION)}")
     seq = np.asarray(seq, dtype=np.float64)
     if seq.ndim == 3: seq = seq[:, None]
     if seq.ndim != 4 or seq.shape[-1] != 3: raise ValueError(f"{name}: shape {seq.shape}, expected (T, V, 3) or (T, M, V, 3)")
@@ -61,8 +71,10 @@ def prepare_sequence(
     seq = seq[:, :max_persons]
     length = valid_length(seq)
     if length == 0: raise ValueError(f"{name}: empty sequence (the first body's joint 0 is zero in every frame)")
-    seq = resize_frames((seq - seq[:, :, [layout.center]])[:length], frames)
-    if (shoulders := _shoulders(layout)) is not None: seq = face_front(seq, *shoulders)
+    present = np.abs(seq).sum((2, 3), keepdims=True) > 0  # (T, M, 1, 1): a body's frames that hold a skeleton stay, the others stay zero
+    origin = {'frame': seq[:, :, [layout.center]], 'first': seq[:1, :1, [layout.center]], 'none': 0}[centre]
+    seq = resize_frames(((seq - origin) * present)[:length], frames)
+    if turn != 'none' and (shoulders := _shoulders(layout)) is not None: seq = face_front(seq, *shoulders, per=turn)
     out = np.zeros((3, frames, layout.num_joints, max_persons), dtype=np.float32)
     out[..., :seq.shape[1]] = seq.transpose(3, 0, 2, 1)
     return out
@@ -75,11 +87,13 @@ def from_sequences(
     names=None,  # sample names; default `sample_00000`, ...
     frames: int = 50,
     max_persons: int = 2,
+    centre: str = 'frame',  # as `prepare_sequence`: 'frame' (AimCLR), 'first' or 'none'
+    turn: str = 'frame',  # as `prepare_sequence`: 'frame' (AimCLR), 'first' or 'none'
 ) -> SkeletonSet:
     "Prepare anyone's own skeleton sequences as a `SkeletonSet` (save it with `save_prepared`)."
     names = list(names) if names is not None else [f'sample_{i:05d}' for i in range(len(sequences))]
     if not (len(names) == len(sequences) == len(labels)): raise ValueError(f"{len(sequences)} sequences, {len(labels)} labels and {len(names)} names")
-    data = np.stack([prepare_sequence(s, layout, frames, max_persons, n) for s, n in zip(sequences, names)]) if len(names) \
+    data = np.stack([prepare_sequence(s, layout, frames, max_persons, n, centre, turn) for s, n in zip(sequences, names)]) if len(names) \
         else np.zeros((0, 3, frames, layout.num_joints, max_persons), np.float32)
     return SkeletonSet(data, np.asarray(labels, dtype=np.int64), names, layout)
 
@@ -161,14 +175,16 @@ def write_prepared_splits(
     total: int = None,
     made_by: dict = None,  # what prepares it (command, inputs, settings): recorded, and an identical earlier preparation is reused
     force: bool = False,  # replace prepared data in `out` made otherwise
+    centre: str = 'frame',  # as `prepare_sequence`
+    turn: str = 'frame',  # as `prepare_sequence`
 ) -> dict:  # number of sequences per split, and of skipped ones
     "Prepare every sample, then write `train_*`/`val_*`, `layout.json`, (if any) `skipped.txt` and `prepared.json`."
     from tqdm.auto import tqdm
-    made_by = dict(made_by or {}, frames=frames, max_persons=max_persons, layout=layout.name, skip_bad=skip_bad)
+    made_by = dict(made_by or {}, frames=frames, max_persons=max_persons, layout=layout.name, skip_bad=skip_bad, centre=centre, turn=turn)
     if kept := claim_prepared(out, made_by, force): return dict(kept['counts'], reused=True)
     splits, skipped = {'train': ([], [], []), 'val': ([], [], [])}, []
     for name, split, label, load in tqdm(samples, total=total, disable=quiet, desc='preparing', dynamic_ncols=True):
-        try: arr = prepare_sequence(load(), layout, frames, max_persons, name)
+        try: arr = prepare_sequence(load(), layout, frames, max_persons, name, centre, turn)
         except (ValueError, OSError) as e:
             if not skip_bad: raise ValueError(f"{e} (pass --skip-bad to leave bad samples out)") from None
             skipped.append(f"{name}\t{e}"); continue
@@ -210,6 +226,7 @@ def prepare_ntu(
     skip_bad: bool = False,
     quiet: bool = False,
     force: bool = False,  # replace prepared data in `out` made otherwise
+    centre: str = 'frame', turn: str = 'frame',  # as `prepare_sequence` (AimCLR's by default)
 ) -> dict:
     "Raw NTU RGB+D 60/120 `.skeleton` files -> prepared data of one benchmark."
     import warnings
@@ -235,7 +252,8 @@ def prepare_ntu(
             yield f.stem, split, ntu_name_fields(f.stem)['action'] - 1, load
     made_by = dict(command='prepare ntu', raw=raw_inputs(files), benchmark=benchmark,
                    missing_list=raw_inputs([missing_list]) if missing_list else None)
-    return write_prepared_splits(entries(), out, NTU25, skip_bad=skip_bad, quiet=quiet, total=len(files), made_by=made_by, force=force)
+    return write_prepared_splits(entries(), out, NTU25, skip_bad=skip_bad, quiet=quiet, total=len(files), made_by=made_by, force=force,
+                                 centre=centre, turn=turn)
 
 # %% ../nbs/01b_datasets.ipynb #c00d3c7b
 def read_pku_split(path) -> dict:
@@ -296,6 +314,7 @@ def prepare_pku(
     skip_bad: bool = False,
     quiet: bool = False,
     force: bool = False,  # replace prepared data in `out` made otherwise
+    centre: str = 'frame', turn: str = 'frame',  # as `prepare_sequence` (AimCLR's by default)
 ) -> dict:
     "Untrimmed PKU-MMD (Part I or II) -> one prepared sequence per labelled action, 51 classes."
     raw = Path(raw)
@@ -314,7 +333,7 @@ def prepare_pku(
                 yield f'{v}_{i:03d}', split[v], c - 1, (lambda s=s, e=e: pku_action(coordinates(), s, e))
     inputs = [raw/d/f'{v}.txt' for v in videos for d in ('skeleton', 'label') if (raw/d/f'{v}.txt').exists()]
     made_by = dict(command='prepare pku', raw=raw_inputs(inputs), split=raw_inputs([split_file]))
-    result = write_prepared_splits(entries(), out, NTU25, skip_bad=skip_bad, quiet=quiet, made_by=made_by, force=force)
+    result = write_prepared_splits(entries(), out, NTU25, skip_bad=skip_bad, quiet=quiet, made_by=made_by, force=force, centre=centre, turn=turn)
     return dict(result, videos=len(videos), listed=len(split))
 
 # %% ../nbs/01b_datasets.ipynb #7ecea14c
@@ -324,6 +343,7 @@ def prepare_nucla(
     skip_bad: bool = False,
     quiet: bool = False,
     force: bool = False,  # replace prepared data in `out` made otherwise
+    centre: str = 'frame', turn: str = 'frame',  # as `prepare_sequence` (AimCLR's by default)
 ) -> dict:
     "N-UCLA JSON -> prepared data on the KINECT20 layout, one person; views 1+2 train, view 3 val."
     import re
@@ -343,4 +363,4 @@ def prepare_nucla(
             yield f.stem, split, int(d['label']) - 1, lambda d=d: np.asarray(d['skeletons'], dtype=np.float64)[:, None]
     made_by = dict(command='prepare nucla', raw=raw_inputs(files))
     return write_prepared_splits(entries(), out, KINECT20, max_persons=1, skip_bad=skip_bad, quiet=quiet, total=len(files),
-                                 made_by=made_by, force=force)
+                                 made_by=made_by, force=force, centre=centre, turn=turn)

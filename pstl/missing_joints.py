@@ -12,16 +12,17 @@ import numpy as np
 import torch
 
 from .graph import Layout, PART_NAMES
-from .core import atomic_write, provenance
+from .core import atomic_write, provenance, check_writable, kept_result
 from .data import SkeletonSet, load_prepared, save_prepared
-from .datasets import prepare_nucla
+from .datasets import prepare_nucla, raw_inputs
 from .encoder import STGCN
 from .pretrain import PretrainConfig, pretrain, saved_config, config_differences, read_metrics, EXECUTION
 from .evaluate import load_encoder, extract_features, linear_probe, knn, topk_accuracy, raw_features, predict
 
 # %% auto #0
-__all__ = ['DEPARTURES', 'missing_joint_sets', 'zero_joints', 'missing_joint_accuracy', 'supervised_missing_joint_accuracy',
-           'plot_missing_joints', 'DepartureConfig', 'training_views', 'departure_study']
+__all__ = ['DEPARTURES', 'PREPARATIONS', 'missing_joint_sets', 'zero_joints', 'missing_joint_accuracy',
+           'supervised_missing_joint_accuracy', 'plot_missing_joints', 'DepartureConfig', 'training_views',
+           'departure_study', 'preparation_study']
 
 # %% ../nbs/08_missing_joints.ipynb #3267ba00
 def missing_joint_sets(
@@ -198,4 +199,47 @@ def departure_study(
              **{f"{n}/seed{s}": json.loads((Path(work)/n/f'seed{s}'/'rows.json').read_text())['provenance'] for n in names for s in cfg.seeds}}
     atomic_write(results/'config.json', lambda f: f.write(json.dumps(dict(settings=asdict(cfg), departures={n: DEPARTURES[n] for n in dict.fromkeys(table.departure)},
                                                                           parts=parts, written=provenance()), indent=1).encode()))
+    return summary
+
+# %% ../nbs/08_missing_joints.ipynb #7d2fb3f2
+PREPARATIONS = {  # name: (centre, turn), as `prepare_sequence` takes them
+    'aimclr': ('frame', 'frame'),  # every frame on its own centre joint, every frame's shoulders along x
+    'first-frame': ('first', 'first'),  # the first frame's centre and angle, kept for the whole sequence
+    'centred, not turned': ('frame', 'none'),
+    'as recorded': ('none', 'none'),
+}
+
+# %% ../nbs/08_missing_joints.ipynb #d8c1a250
+def preparation_study(
+    raw,  # the N-UCLA folder (with all_sqe/)
+    work='runs/preparations',  # the prepared data of each preparation (large; not committed)
+    results='results/preparations',  # results.json (rows and what made them) and summary.csv (small; committed)
+    seeds=(0, 1, 2),  # the linear probes' seeds
+    probe_epochs: int = 150,
+    force: bool = False,  # redo a result kept with other inputs or settings
+) -> 'pd.DataFrame':  # mean, std and count of top-1 per preparation and protocol (view 2)
+    "Each way of centring and turning N-UCLA, measured with raw-coordinate probes on its training views."
+    import pandas as pd
+    files = sorted((Path(raw)/'all_sqe' if (Path(raw)/'all_sqe').is_dir() else Path(raw)).glob('*.json'))
+    made_by = dict(command='preparations', raw=raw_inputs(files), preparations=PREPARATIONS, seeds=list(seeds), probe_epochs=probe_epochs)
+    results = check_writable(results)
+    if (kept := kept_result(results/'results.json', made_by, force)) is None:
+        t0, rows = time.perf_counter(), []
+        for name, (centre, turn) in PREPARATIONS.items():
+            folder = Path(work)/name.replace(' ', '-').replace(',', '')
+            prepare_nucla(raw, folder/'all', quiet=True, centre=centre, turn=turn)
+            data = training_views(raw, folder)
+            train, val = load_prepared(data, 'train', mmap=False), load_prepared(data, 'val', mmap=False)
+            ftr, fva = raw_features(train), raw_features(val)
+            for seed in seeds:
+                for protocol, std in (('linear', False), ('linear-std', True)):
+                    r = linear_probe(ftr, train.labels, fva, val.labels, epochs=probe_epochs, standardize=std, seed=seed)
+                    rows.append(dict(preparation=name, centre=centre, turn=turn, protocol=protocol, seed=seed, top1=round(r['top1'], 2)))
+            rows.append(dict(preparation=name, centre=centre, turn=turn, protocol='knn', seed=None,
+                             top1=round(knn(ftr, train.labels, fva, val.labels)['top1'], 2)))  # no randomness: one row
+        kept = dict(made_by=made_by, rows=rows, provenance=provenance(time.perf_counter() - t0))
+        atomic_write(results/'results.json', lambda f: f.write(json.dumps(kept, indent=1).encode()))
+    summary = pd.DataFrame(kept['rows']).groupby(['preparation', 'centre', 'turn', 'protocol'], sort=False).top1.agg(['mean', 'std', 'count'])
+    summary = summary.round(2).reset_index()
+    atomic_write(results/'summary.csv', lambda f: f.write(summary.to_csv(index=False).encode()))
     return summary
