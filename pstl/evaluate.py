@@ -21,9 +21,9 @@ from .encoder import STGCN
 from .pretrain import load_checkpoint, save_encoder, error_line
 
 # %% auto #0
-__all__ = ['from_published', 'load_encoder', 'extract_features', 'raw_features', 'topk_accuracy', 'confusion_matrix',
-           'per_class_accuracy', 'linear_probe', 'knn', 'FinetuneConfig', 'Classifier', 'predict', 'finetune',
-           'save_classifier', 'load_classifier', 'ensemble', 'write_result', 'plot_confusion', 'plot_tsne']
+__all__ = ['from_published', 'load_encoder', 'extract_features', 'raw_features', 'reestimate_batchnorm', 'topk_accuracy',
+           'confusion_matrix', 'per_class_accuracy', 'linear_probe', 'knn', 'FinetuneConfig', 'Classifier', 'predict',
+           'finetune', 'save_classifier', 'load_classifier', 'ensemble', 'write_result', 'plot_confusion', 'plot_tsne']
 
 # %% ../nbs/07_evaluate.ipynb #523581b6
 def _read_weights(weights, device) -> tuple:
@@ -98,9 +98,35 @@ def extract_features(
     return torch.cat(out)
 
 # %% ../nbs/07_evaluate.ipynb #6a9c4034
-def raw_features(skeletons: SkeletonSet) -> Tensor:
-    "The prepared coordinates, flattened: (N, C*T*V*M), for a linear probe on raw data."
-    return torch.from_numpy(np.asarray(skeletons.data, dtype=np.float32).reshape(len(skeletons), -1).copy())
+def raw_features(
+    skeletons: SkeletonSet,
+    stream: str = 'joint',  # the coordinates of this stream ('joint', 'motion' or 'bone'), as the encoders see it
+    pooled: bool = False,  # False: every value, (N, C*T*V*M); True: each channel's mean and std over time, (N, 2*C*V*M)
+) -> Tensor:
+    "The prepared coordinates of a stream, flattened (or pooled over time, a feature about as small as an encoder's), for probes on raw data."
+    x = torch.from_numpy(np.asarray(skeletons.data, dtype=np.float32).copy())
+    if stream != 'joint': x = to_stream(x, stream, skeletons.layout)
+    if pooled: x = torch.cat([x.mean(2), x.std(2)], 1)  # over the frames: (N, 2C, V, M)
+    return x.reshape(len(skeletons), -1)
+
+# %% ../nbs/07_evaluate.ipynb #b34c31e6
+@torch.no_grad()
+def reestimate_batchnorm(
+    encoder: STGCN,
+    skeletons: SkeletonSet,  # the training sequences (never the test set)
+    stream: str = 'joint',
+    batch_size: int = 256,
+) -> STGCN:  # the same encoder, in eval mode, its batch-norm statistics those of `skeletons`
+    "Set every batch-norm layer's running statistics to their average over `skeletons` (weights unchanged)."
+    _check_layout(encoder, skeletons)
+    device = next(encoder.parameters()).device
+    norms = [m for m in encoder.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    encoder.eval()
+    for m in norms: m.reset_running_stats(); m.momentum = None; m.train()  # a cumulative average over the batches
+    for start in range(0, len(skeletons), batch_size):
+        encoder(to_stream(skeletons.batch(slice(start, start + batch_size), device), stream, encoder.layout))
+    for m in norms: m.momentum = 0.1
+    return encoder.eval()
 
 # %% ../nbs/07_evaluate.ipynb #af7445f2
 def topk_accuracy(scores: Tensor, labels, ks=(1, 5)) -> dict:

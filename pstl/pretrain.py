@@ -30,7 +30,7 @@ __all__ = ['METHODS', 'AUGMENT', 'PRECISIONS', 'EXECUTION', 'CONVERSION', 'Pretr
            'error_line', 'load_checkpoint', 'read_metrics', 'epoch_steps', 'autocast', 'pretrain', 'keep_freed_memory']
 
 # %% ../nbs/06_pretrain.ipynb #9e5a0a54
-METHODS = ('pstl', 'skeletonbt', 'random-joint', 'random-frame')
+METHODS = ('pstl', 'skeletonbt', 'random-joint', 'random-frame', 'unmasked')  # the last three: the paper's ablations, and PSTL without masks
 AUGMENT = ('per-stream', 'shared')
 PRECISIONS = ('float32', 'bfloat16')
 EXECUTION = ('quiet', 'device', 'compile')  # settings of how a run executes, not of what it computes: a resume may change them
@@ -110,6 +110,8 @@ def draw_views(
     late = (lambda v: v) if first else (lambda v: to_stream(v, cfg.stream, layout))
     aug = lambda: augment(x, layout, generator, cfg.per_sample_augment, cfg.shear_amplitude, cfg.padding_ratio)
     if cfg.method == 'skeletonbt': return dict(view1=late(aug()), view2=late(aug()))
+    if cfg.method == 'unmasked':  # PSTL's three streams and two terms without any mask: what the masks add beyond a third stream
+        return dict(anchor=late(aug()), temporal=late(aug()), spatial=late(aug()), drop_joints=torch.zeros(0, dtype=torch.long))
     spatial_mask = random_joint_mask if cfg.method == 'random-joint' else central_spatial_mask
     temporal_mask = random_frame_mask if cfg.method == 'random-frame' else motion_attention_temporal_mask
     shared = cfg.augment == 'shared'

@@ -16,15 +16,16 @@ from .data import SkeletonSet, load_prepared, label_fraction_indices
 from .datasets import prepare_nucla
 from .encoder import STGCN
 from .pretrain import PretrainConfig, pretrain, saved_config, config_differences, read_metrics, EXECUTION
-from .evaluate import load_encoder, extract_features, linear_probe, knn, topk_accuracy, raw_features, finetune, FinetuneConfig, predict
+from .evaluate import load_encoder, extract_features, linear_probe, knn, topk_accuracy, raw_features, finetune, FinetuneConfig, predict, reestimate_batchnorm
 from .missing_joints import missing_joint_sets, zero_joints
 
 # %% auto #0
-__all__ = ['NOT_SETTINGS', 'NOTHING_MISSING', 'PARTS', 'PRETRAINED', 'METHODS', 'COLUMNS', 'KEYS', 'FIGURES', 'StudyConfig',
-           'cached', 'study_pretrain_config', 'pretrain_settings', 'encoder_path', 'pretrained',
-           'pretrain_side_by_side', 'missing_features', 'probe_scores', 'score_rows', 'finetune_scores', 'Piece',
-           'study_pieces', 'run_study', 'write_results', 'summarise', 'pick', 'compare', 'average_drop', 'targets',
-           'plot_protocols', 'plot_missing', 'plot_labels', 'plot_budget']
+__all__ = ['NOT_SETTINGS', 'NOTHING_MISSING', 'PARTS', 'PRETRAINED', 'ABLATIONS', 'BASELINES', 'METHODS', 'RANDOM_ENCODER',
+           'COLUMNS', 'KEYS', 'FIGURES', 'StudyConfig', 'cached', 'study_pretrain_config', 'pretrain_settings',
+           'encoder_path', 'pretrained', 'pretrain_side_by_side', 'missing_features', 'probe_scores', 'score_rows',
+           'finetune_scores', 'Piece', 'study_pieces', 'run_study', 'write_results', 'summarise', 'pick',
+           'welch_interval', 'compare', 'average_drop', 'targets', 'plot_protocols', 'plot_missing', 'plot_labels',
+           'plot_budget']
 
 # %% ../nbs/12_study.ipynb #404042b5
 @dataclass
@@ -134,9 +135,10 @@ def missing_features(
     encoder: STGCN = None,  # None: the raw coordinates
     stream: str = 'joint',
     sets: dict = None,  # from `missing_joint_sets`; by default nothing missing
+    pooled: bool = False,  # raw coordinates only: pooled over time (`raw_features`)
 ) -> tuple:  # training features (complete sequences), and missing label -> one (N_val, D) feature matrix per joint set
     "Frozen features of the complete training sequences and of the test sequences with each set of joints removed."
-    features = (lambda s, drop: raw_features(zero_joints(s, drop) if len(drop) else s)) if encoder is None else \
+    features = (lambda s, drop: raw_features(zero_joints(s, drop) if len(drop) else s, stream, pooled)) if encoder is None else \
                (lambda s, drop: extract_features(encoder, s, stream, drop_joints=drop))
     return features(train, []), {label: [features(val, drop) for drop in joint_sets] for label, joint_sets in (sets or NOTHING_MISSING).items()}
 
@@ -182,8 +184,11 @@ def finetune_scores(
 
 # %% ../nbs/12_study.ipynb #d1fff52b
 PARTS = ('probes', 'finetune', 'supervised', 'budget', 'streams')
-PRETRAINED = ('skeletonbt', 'pstl')  # the self-supervised methods
-METHODS = ('raw', 'random', 'supervised', *PRETRAINED)
+PRETRAINED = ('skeletonbt', 'pstl')  # the self-supervised methods, through every protocol
+ABLATIONS = ('random-joint', 'random-frame', 'unmasked')  # the paper's ablations and PSTL without masks: frozen probes
+BASELINES = ('raw', 'raw-pooled', 'random')  # no training: the coordinates (flat, or pooled over time), a random encoder
+METHODS = (*BASELINES, 'supervised', *PRETRAINED, *ABLATIONS)
+RANDOM_ENCODER = 'initialised with the seed; batch-norm statistics re-estimated on the training sequences'  # recorded with its rows
 
 @dataclass
 class Piece:
@@ -207,15 +212,16 @@ COLUMNS = ['method', 'protocol', 'stream', 'seed', 'label_fraction', 'missing', 
 # %% ../nbs/12_study.ipynb #591140b1
 def _probe_piece(cfg, work, train, val, sets, method, seed, quiet, force) -> Piece:
     "The frozen-feature probes of one method and seed, at every label fraction."
-    pc = study_pretrain_config(cfg, work, method, 'joint', seed, quiet=quiet) if method in PRETRAINED else None
+    pc = study_pretrain_config(cfg, work, method, 'joint', seed, quiet=quiet) if method in (*PRETRAINED, *ABLATIONS) else None
     settings = dict(probe_epochs=cfg.probe_epochs, label_fractions=cfg.label_fractions, missing=sorted(sets),
-                    missing_seeds=cfg.missing_seeds, **(pretrain_settings(pc) if pc else {}))
+                    missing_seeds=cfg.missing_seeds, protocols=('linear', 'linear-std', 'knn'), **(pretrain_settings(pc) if pc else {}),
+                    **(dict(random_encoder=RANDOM_ENCODER) if method == 'random' else {}))
     def compute():
         if pc: encoder = load_encoder(pretrained(pc, force))[0]
-        elif method == 'random': torch.manual_seed(seed); encoder = STGCN(train.layout).eval()
+        elif method == 'random': torch.manual_seed(seed); encoder = reestimate_batchnorm(STGCN(train.layout), train)
         else: encoder = None
-        ftr, fvas = missing_features(train, val, encoder, 'joint', sets)
-        protocols = ('linear', 'linear-std') if encoder is None else ('linear', 'linear-std', 'knn')
+        ftr, fvas = missing_features(train, val, encoder, 'joint', sets, pooled=method == 'raw-pooled')
+        protocols = ('linear', 'linear-std', 'knn')
         rows = []
         for fraction in cfg.label_fractions:
             labelled = None if fraction >= 1 else label_fraction_indices(train.labels, fraction, seed)
@@ -230,11 +236,15 @@ def _finetune_piece(cfg, work, train, val, sets, method, fraction, seed, quiet, 
     ft = FinetuneConfig(epochs=cfg.finetune_epochs, lr=cfg.finetune_lr, batch_size=cfg.batch_size, label_fraction=fraction, seed=seed, quiet=quiet)
     pc = study_pretrain_config(cfg, work, method, 'joint', seed, quiet=quiet) if method in PRETRAINED else None
     settings = dict(**{f'finetune.{k}': v for k, v in asdict(ft).items() if k not in ('quiet', 'device')}, missing=sorted(sets),
-                    missing_seeds=cfg.missing_seeds, **(pretrain_settings(pc) if pc else {}))
+                    missing_seeds=cfg.missing_seeds, **(pretrain_settings(pc) if pc else {}),
+                    **(dict(frozen_probes=('linear', 'linear-std', 'knn'), probe_epochs=cfg.probe_epochs) if not pc and fraction >= 1 else {}))
     def compute():
         if pc: encoder = load_encoder(pretrained(pc, force))[0]
         else: torch.manual_seed(seed); encoder = STGCN(train.layout)
         scores = {'finetune' if pc else 'supervised': finetune_scores(train, val, encoder, 'joint', sets, ft)}
+        if not pc and fraction >= 1:  # the pipeline check: the supervised encoder, frozen, through the same probes
+            ftr, fvas = missing_features(train, val, encoder.eval(), 'joint', sets)
+            scores |= probe_scores(ftr, train.labels, fvas, val.labels, ('linear', 'linear-std', 'knn'), None, cfg.probe_epochs, seed)
         return _reorder(_rows(scores, val, method=method, stream='joint', seed=seed, label_fraction=fraction, epochs=pc.epochs if pc else None))
     part = 'finetune' if pc else 'supervised'
     return Piece(part, method, f'{method}-f{fraction:g}-seed{seed}', seed, settings, compute, (pc,) if pc else ())
@@ -252,25 +262,28 @@ def _budget_piece(cfg, work, train, val, at, quiet, force) -> Piece:
                  (pc,), at)
 
 # %% ../nbs/12_study.ipynb #628bde87
-def _stream_pieces(cfg, work, train, val, sets, seed, quiet, force) -> list:
-    "PSTL on the motion and bone streams (one seed), and the joint-motion-bone ensemble of the linear probes."
-    pcs = {s: study_pretrain_config(cfg, work, 'pstl', s, seed, quiet=quiet) for s in ('joint', 'motion', 'bone')}
+def _stream_pieces(cfg, work, train, val, sets, seed, quiet, force, method='pstl') -> list:
+    "`method` (PSTL, or the raw coordinates) on the motion and bone streams, and the joint-motion-bone ensemble of the linear probes."
+    pcs = {s: study_pretrain_config(cfg, work, 'pstl', s, seed, quiet=quiet) if method == 'pstl' else None for s in ('joint', 'motion', 'bone')}
     base = dict(probe_epochs=cfg.probe_epochs, missing=sorted(sets), missing_seeds=cfg.missing_seeds)
+    settings = lambda s: dict(base, **pretrain_settings(pcs[s])) if pcs[s] else dict(base, stream=s)
     def scores(stream, protocols):
-        ftr, fvas = missing_features(train, val, load_encoder(pretrained(pcs[stream], force))[0], stream, sets)
+        encoder = load_encoder(pretrained(pcs[stream], force))[0] if pcs[stream] else None
+        ftr, fvas = missing_features(train, val, encoder, stream, sets)
         return probe_scores(ftr, train.labels, fvas, val.labels, protocols, None, cfg.probe_epochs, seed)
+    epochs = cfg.epochs if method == 'pstl' else None
     def one(stream):
-        return lambda: _reorder(_rows(scores(stream, ('linear', 'linear-std', 'knn')), val, method='pstl', stream=stream, seed=seed,
-                                      label_fraction=1.0, epochs=cfg.epochs))
+        return lambda: _reorder(_rows(scores(stream, ('linear', 'linear-std', 'knn')), val, method=method, stream=stream, seed=seed,
+                                      label_fraction=1.0, epochs=epochs))
     def fused():
         each = [scores(s, ('linear', 'linear-std')) for s in pcs]
         mix = {p: {label: [sum(w * e[p][label][i] for w, e in zip(cfg.fusion, each)) for i in range(len(sets[label]))]
                    for label in sets} for p in each[0]}
-        return _reorder(_rows(mix, val, method='pstl', stream='ensemble', seed=seed, label_fraction=1.0, epochs=cfg.epochs))
-    pieces = [Piece('streams', 'pstl', f'pstl-{s}-seed{seed}', seed, dict(base, **pretrain_settings(pcs[s])), one(s), (pcs[s],))
-              for s in ('motion', 'bone')]
-    together = dict(base, fusion=cfg.fusion, **{f'{s}.{k}': v for s, pc in pcs.items() for k, v in pretrain_settings(pc).items()})
-    return pieces + [Piece('streams', 'pstl', f'pstl-ensemble-seed{seed}', seed, together, fused, tuple(pcs.values()))]
+        return _reorder(_rows(mix, val, method=method, stream='ensemble', seed=seed, label_fraction=1.0, epochs=epochs))
+    needs = lambda *streams: tuple(pcs[s] for s in streams if pcs[s])
+    pieces = [Piece('streams', method, f'{method}-{s}-seed{seed}', seed, settings(s), one(s), needs(s)) for s in ('motion', 'bone')]
+    together = dict(base, fusion=cfg.fusion, **{f'{s}.{k}': v for s, pc in pcs.items() for k, v in (pretrain_settings(pc) if pc else dict(stream=s)).items()})
+    return pieces + [Piece('streams', method, f'{method}-ensemble-seed{seed}', seed, together, fused, needs(*pcs))]
 
 # %% ../nbs/12_study.ipynb #996936cc
 def study_pieces(
@@ -280,11 +293,11 @@ def study_pieces(
 ) -> list:
     "Every piece of the study for these seeds, in the order they are worth running (the budget uses seed 0)."
     sets = missing_joint_sets(train.layout, cfg.missing_counts, cfg.missing_seeds)
-    pieces = [_probe_piece(cfg, work, train, val, sets, m, s, quiet, force) for s in seeds for m in ('raw', 'random', *PRETRAINED)]
+    pieces = [_probe_piece(cfg, work, train, val, sets, m, s, quiet, force) for s in seeds for m in (*BASELINES, *PRETRAINED, *ABLATIONS)]
     pieces += [_finetune_piece(cfg, work, train, val, sets, m, f, s, quiet, force)
                for s in seeds for f in cfg.label_fractions for m in ('supervised', *PRETRAINED)]
     if 0 in seeds: pieces += [_budget_piece(cfg, work, train, val, at, quiet, force) for at in (*cfg.budget_snapshots, cfg.budget_epochs)]
-    return pieces + [p for s in seeds for p in _stream_pieces(cfg, work, train, val, sets, s, quiet, force)]
+    return pieces + [p for s in seeds for m in ('pstl', 'raw') for p in _stream_pieces(cfg, work, train, val, sets, s, quiet, force, m)]
 
 # %% ../nbs/12_study.ipynb #f5f66a76
 def run_study(
@@ -364,13 +377,24 @@ def pick(summary, **where) -> dict:
     rows = summary[np.logical_and.reduce([summary[k] == v for k, v in where.items()])]
     return rows.iloc[0].to_dict() if len(rows) == 1 else None
 
+def welch_interval(a: dict, b: dict, level: float = 0.95) -> tuple:
+    "The `level` confidence interval of a's mean minus b's (Welch: unequal variances), from summary rows (mean, std, count)."
+    from scipy.stats import t as student
+    if min(a['count'], b['count']) < 2: return (np.nan, np.nan)
+    va, vb = a['std'] ** 2 / a['count'], b['std'] ** 2 / b['count']
+    if va + vb == 0: return (np.nan, np.nan)
+    df = (va + vb) ** 2 / (va ** 2 / (a['count'] - 1) + vb ** 2 / (b['count'] - 1))
+    half = float(student.ppf((1 + level) / 2, df) * np.sqrt(va + vb))
+    diff = a['mean'] - b['mean']
+    return (round(diff - half, 2), round(diff + half, 2))
+
 def compare(a: dict, b: dict) -> dict:
-    "a's mean minus b's, and the verdict: 'higher' or 'lower' beyond twice the pooled std, else 'cannot tell'."
-    if a is None or b is None: return dict(difference=np.nan, pooled_std=np.nan, verdict='not measured')
+    "a's mean minus b's, its 95 % Welch interval, and the verdict: 'higher' or 'lower' beyond twice the pooled std, else 'cannot tell'."
+    if a is None or b is None: return dict(difference=np.nan, pooled_std=np.nan, ci95=(np.nan, np.nan), verdict='not measured')
     diff, pooled = a['mean'] - b['mean'], float(np.sqrt((a['std'] ** 2 + b['std'] ** 2) / 2))
     if min(a['count'], b['count']) < 2: verdict = 'cannot tell (one seed)'
     else: verdict = 'higher' if diff > 2 * pooled else 'lower' if diff < -2 * pooled else 'cannot tell'
-    return dict(difference=round(diff, 2), pooled_std=round(pooled, 2), verdict=verdict)
+    return dict(difference=round(diff, 2), pooled_std=round(pooled, 2), ci95=welch_interval(a, b), verdict=verdict)
 
 # %% ../nbs/12_study.ipynb #d83c6436
 def average_drop(table, method: str, protocol: str, counts=(2, 4, 6, 8, 10)) -> 'pd.Series':
