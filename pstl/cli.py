@@ -21,7 +21,7 @@ from dataclasses import asdict, fields, replace
 from .encoder import STGCN
 from .evaluate import (load_encoder, save_classifier, extract_features, linear_probe, knn, finetune, FinetuneConfig, ensemble,
                            write_result, raw_features, confusion_matrix, plot_confusion, plot_tsne)
-from .missing_joints import DepartureConfig, DEPARTURES, departure_study, preparation_study
+from .missing_joints import DepartureConfig, DEPARTURES, departure_study, preparation_study, training_views
 from .study import StudyConfig, PARTS, METHODS as STUDY_METHODS, run_study, targets
 from .bench import BenchConfig, QUICK, CASES, PLANS, bench
 
@@ -376,8 +376,10 @@ def _run_ensemble(args) -> dict:
 # %% ../nbs/09_cli.ipynb #5b8b6baa
 def _add_study(sub):
     p = sub.add_parser('study', help="seeds, labels, fine-tuning and missing joints, on N-UCLA or any prepared data (resumable, in pieces)")
-    p.add_argument('dataset', choices=['nucla', 'prepared'], help='nucla: prepare N-UCLA from --raw; prepared: a prepared data set, --data')
-    p.add_argument('--raw', help='nucla: the N-UCLA folder with all_sqe/')
+    p.add_argument('dataset', choices=['nucla', 'nucla-views12', 'prepared'],
+                   help="nucla: prepare N-UCLA from --raw (views 1+2 train, view 3 tests); nucla-views12: its training views only, view 1 "
+                        "trains and view 2 validates (to choose settings without view 3); prepared: a prepared data set, --data")
+    p.add_argument('--raw', help='nucla, nucla-views12: the N-UCLA folder with all_sqe/')
     p.add_argument('--data', help='prepared: the prepared data directory')
     p.add_argument('--work', default='runs/study', help='prepared data and pretraining runs (large)')
     p.add_argument('--results', default='results/study', help="the pieces' records, results.csv, summary.csv, config.json and the figures (small)")
@@ -391,8 +393,9 @@ def _add_study(sub):
     config_flags(p, StudyConfig)
 
 def _run_study(args) -> dict:
-    if args.dataset == 'nucla':
-        if not args.raw: raise ValueError("study nucla needs --raw, the N-UCLA folder with all_sqe/")
+    if args.dataset.startswith('nucla') and not args.raw: raise ValueError(f"study {args.dataset} needs --raw, the N-UCLA folder with all_sqe/")
+    if args.dataset == 'nucla-views12': data = training_views(args.raw, args.work)
+    elif args.dataset == 'nucla':
         data = Path(args.work)/'data'
         if not (data/'val_label.pkl').exists(): prepare_nucla(args.raw, data, quiet=args.quiet)
     elif not (data := args.data): raise ValueError("study prepared needs --data, a prepared data directory")

@@ -99,6 +99,7 @@ def plot_missing_joints(table) -> 'plt.Figure':
         g = g.sort_values('k')
         axs[0].plot(g.k, g.top1, marker='o', ls={'knn': '--', 'linear-unnormalised': ':'}.get(protocol, '-'), color=colours[name], label=name)
     axs[0].set_xlabel('joints missing at test time'); axs[0].set_ylabel('top-1 %'); axs[0].legend(fontsize=8); axs[0].grid(alpha=0.3)
+    axs[0].xaxis.get_major_locator().set_params(integer=True)  # a count of joints
     if len(parts):
         pivot = parts.pivot(index='missing', columns='name', values='top1')[list(dict.fromkeys(parts.name))]
         pivot.plot.bar(ax=axs[1], rot=0, color=[colours[n] for n in pivot.columns], legend=False)

@@ -1,4 +1,5 @@
 "The README matches index.ipynb, its Python runs and its links resolve (the site itself: test_site.py)."
+import re
 from docs_tools import ROOT, render_readme
 
 def test_readme_is_generated_from_index():
@@ -45,3 +46,17 @@ def test_every_entry_of_the_api_has_its_own_docstring():
                 missing += [f'{m.name}.{name}.{k}' for k, v in vars(obj).items()
                             if inspect.isfunction(v) and not k.startswith('_') and not ApiDoc(v).own_doc()]
     assert missing == []
+
+def test_cells_ending_in_a_value_show_it():
+    "A cell whose last line is a value (a name, a tuple, a comparison: not a call, which may return None) has its output committed."
+    import ast, json
+    silent = []
+    for path in sorted((ROOT/'nbs').glob('*.ipynb')):
+        for cell in json.loads(path.read_text())['cells']:
+            source = ''.join(cell['source'])
+            if cell['cell_type'] != 'code' or cell.get('outputs') or re.search(r'^#\|\s*(export|hide|eval:\s*false|slow)', source, re.M): continue
+            try: last = ast.parse(source).body[-1]
+            except (SyntaxError, IndexError): continue
+            if isinstance(last, ast.Expr) and not isinstance(last.value, ast.Call) and not source.rstrip().endswith(';'):
+                silent.append((path.name, source.strip().splitlines()[-1]))
+    assert silent == [], "run `python tests/docs_tools.py execute NOTEBOOK` to save their outputs"

@@ -161,3 +161,12 @@ def test_study_reuses_kept_work_only_with_the_same_settings(shared, tmp_path):
     assert config['settings']['probe_epochs'] == 3
     assert {'pstl', 'commit', 'torch', 'cpu', 'threads', 'wall_seconds', 'command'} <= set(config['pieces']['probes/raw-seed0'])
     assert pstl('study', 'prepared', '--work', tmp_path/'w2').returncode == 2
+
+def test_study_on_the_training_views_never_reads_view_3(shared, tmp_path):
+    "`pstl study nucla-views12`: view 1 trains, view 2 validates; the settings of the study are chosen there, view 3 unseen."
+    r = pstl('study', 'nucla-views12', '--raw', shared/'nucla', '--work', tmp_path/'work', '--results', tmp_path/'results', '--parts', 'probes',
+             '--methods', 'raw-pooled', '--seeds', '0', '--label-fractions', '1.0', '--missing-counts', '0', '--quiet')
+    assert r.returncode == 0, r.stderr
+    train, val = load_prepared(tmp_path/'work'/'data', 'train'), load_prepared(tmp_path/'work'/'data', 'val')
+    assert {n[-4:] for n in train.names} == {'_v01'} and {n[-4:] for n in val.names} == {'_v02'}
+    assert len(train) + len(val) == 1020
