@@ -21,11 +21,11 @@ from .missing_joints import missing_joint_sets, zero_joints
 
 # %% auto #0
 __all__ = ['NOT_SETTINGS', 'NOTHING_MISSING', 'PARTS', 'PRETRAINED', 'ABLATIONS', 'BASELINES', 'METHODS', 'RANDOM_ENCODER',
-           'COLUMNS', 'KEYS', 'FIGURES', 'StudyConfig', 'cached', 'study_pretrain_config', 'pretrain_settings',
-           'encoder_path', 'pretrained', 'pretrain_side_by_side', 'missing_features', 'probe_scores', 'score_rows',
-           'finetune_scores', 'Piece', 'study_pieces', 'run_study', 'write_results', 'summarise', 'pick',
-           'welch_interval', 'compare', 'average_drop', 'targets', 'plot_protocols', 'plot_missing', 'plot_labels',
-           'plot_budget']
+           'COLUMNS', 'KEYS', 'LABELS', 'PROTOCOLS', 'COMPARISONS', 'FIGURES', 'StudyConfig', 'cached',
+           'study_pretrain_config', 'pretrain_settings', 'encoder_path', 'pretrained', 'pretrain_side_by_side',
+           'missing_features', 'probe_scores', 'score_rows', 'finetune_scores', 'Piece', 'study_pieces', 'run_study',
+           'write_results', 'summarise', 'pick', 'welch_interval', 'compare', 'average_drop', 'targets', 'headline',
+           'markdown_table', 'comparisons', 'plot_protocols', 'plot_missing', 'plot_labels', 'plot_budget']
 
 # %% ../nbs/12_study.ipynb #404042b5
 @dataclass
@@ -432,6 +432,67 @@ def targets(table) -> 'pd.DataFrame':
     best = lambda m, ps: max((r for r in (pick(s, method=m, protocol=p) for p in ps) if r), key=lambda r: r['mean'], default=None)
     add("PSTL's best frozen probe ≥ 10 points above the raw probe", best('pstl', ('linear', 'linear-std', 'knn')),
         best('raw', ('linear', 'linear-std')), need=10)
+    return pd.DataFrame(rows)
+
+# %% ../nbs/12_study.ipynb #fbec6aa4
+LABELS = {'raw': 'raw coordinates', 'raw-pooled': 'raw, pooled over time', 'random': 'random encoder', 'skeletonbt': 'SkeletonBT',
+          'pstl': 'PSTL', 'supervised': 'ST-GCN from scratch', 'random-joint': 'random joints', 'random-frame': 'random frames',
+          'unmasked': 'three unmasked streams'}
+PROTOCOLS = {'linear': "linear probe (the authors')", 'linear-std': 'linear probe, standardised features', 'knn': 'kNN (k = 20)',
+             'finetune': 'fine-tuned', 'supervised': 'trained from scratch'}
+
+def _cell(r) -> str: return '–' if r is None else f"{r['mean']:.1f} ± {r['std']:.1f} ({r['count']:.0f})" if r['count'] > 1 else f"{r['mean']:.1f} (1)"
+
+def headline(summary) -> 'pd.DataFrame':
+    "Top-1 as 'mean ± std (seeds)': the frozen probes (protocol by method), the 3-stream ensembles, the fine-tunes against training from scratch."
+    import pandas as pd
+    methods = [m for m in ('raw', 'raw-pooled', 'random', 'skeletonbt', 'pstl') if m in set(summary.method)]
+    rows = [dict(protocol=PROTOCOLS[p], **{LABELS[m]: _cell(pick(summary, method=m, protocol=p)) for m in methods})
+            for p in ('linear', 'linear-std', 'knn')]
+    for p in ('linear', 'linear-std'):
+        rows.append(dict(protocol=f"joint + motion + bone, {PROTOCOLS[p]}", **{LABELS['raw']: _cell(pick(summary, method='raw', protocol=p, stream='ensemble')),
+                                                                            LABELS['pstl']: _cell(pick(summary, method='pstl', protocol=p, stream='ensemble'))}))
+    for f in (0.1, 0.3, 1.0):
+        rows.append(dict(protocol=f"fine-tuned, {f:.0%} labels (from scratch: {_cell(pick(summary, method='supervised', protocol='supervised', label_fraction=f))})",
+                         **{LABELS[m]: _cell(pick(summary, method=m, protocol='finetune', label_fraction=f)) for m in ('skeletonbt', 'pstl')}))
+    return pd.DataFrame(rows).fillna('')
+
+def markdown_table(df) -> str:
+    "A DataFrame as a Markdown table (for the README and the pages, which show it as a table rather than as text)."
+    cells = [list(map(str, df.columns))] + [[str(v) for v in row] for row in df.itertuples(index=False)]
+    return '\n'.join(['| ' + ' | '.join(r) + ' |' for r in cells[:1]] + ['|' + '---|' * len(df.columns)] + ['| ' + ' | '.join(r) + ' |' for r in cells[1:]])
+
+# %% ../nbs/12_study.ipynb #10aedd7a
+COMPARISONS = [  # (question, protocols, a, b): a and b select summary rows (method, and stream / label fraction where not the default)
+    ('PSTL vs SkeletonBT', ('linear', 'linear-std', 'knn'), dict(method='pstl'), dict(method='skeletonbt')),
+    ('CSM vs random joints', ('linear', 'knn'), dict(method='pstl'), dict(method='random-joint')),
+    ('MATM vs random frames', ('linear', 'knn'), dict(method='pstl'), dict(method='random-frame')),
+    ('masks vs three unmasked streams', ('linear', 'knn'), dict(method='pstl'), dict(method='unmasked')),
+    ('PSTL vs raw coordinates', ('linear', 'linear-std', 'knn'), dict(method='pstl'), dict(method='raw')),
+    ('PSTL vs raw coordinates pooled over time', ('linear', 'linear-std', 'knn'), dict(method='pstl'), dict(method='raw-pooled')),
+    ('PSTL vs random encoder', ('linear', 'linear-std', 'knn'), dict(method='pstl'), dict(method='random')),
+    ('3s-PSTL vs raw 3-stream ensemble', ('linear', 'linear-std'), dict(method='pstl', stream='ensemble'), dict(method='raw', stream='ensemble')),
+    *[(f'fine-tune vs from scratch, {f:.0%} labels', ('finetune',), dict(method='pstl', label_fraction=f),
+       dict(method='supervised', protocol='supervised', label_fraction=f)) for f in (0.1, 0.3, 1.0)],
+    ('PSTL vs SkeletonBT fine-tuned, all labels', ('finetune',), dict(method='pstl'), dict(method='skeletonbt')),
+]
+
+def comparisons(table) -> 'pd.DataFrame':
+    "Every comparison of `COMPARISONS` that the table can make (same protocol on both sides), and the missing-joint drops: difference, 95 % interval, verdict."
+    import pandas as pd
+    table = pd.DataFrame(table); s = summarise(table)
+    rows = []
+    for question, protocols, a, b in COMPARISONS:
+        for p in protocols:
+            ra, rb = pick(s, **dict(dict(protocol=p), **a)), pick(s, **dict(dict(protocol=p), **b))
+            if ra is None and rb is None: continue  # neither side measured: not a comparison of this study
+            rows.append(dict(question=question, protocol=p, a=f"{ra['mean']:.1f} ± {ra['std']:.1f} ({ra['count']:.0f})" if ra else '-',
+                             b=f"{rb['mean']:.1f} ± {rb['std']:.1f} ({rb['count']:.0f})" if rb else '-', **compare(ra, rb)))
+    for p in ('linear', 'knn'):
+        da, db = _spread(average_drop(table, 'pstl', p).dropna()), _spread(average_drop(table, 'skeletonbt', p).dropna())
+        if da['count'] or db['count']:
+            rows.append(dict(question='missing-joint drop, PSTL vs SkeletonBT', protocol=p, a=f"{da['mean']:.1f} ± {da['std']:.1f}",
+                             b=f"{db['mean']:.1f} ± {db['std']:.1f}", **compare(da, db)))
     return pd.DataFrame(rows)
 
 # %% ../nbs/12_study.ipynb #a1004319
