@@ -496,7 +496,8 @@ def comparisons(table) -> 'pd.DataFrame':
     return pd.DataFrame(rows)
 
 # %% ../nbs/12_study.ipynb #a1004319
-_COLOURS = dict(pstl='C0', skeletonbt='C1', supervised='C2', raw='0.4', random='C7')
+_COLOURS = {'pstl': 'C0', 'skeletonbt': 'C1', 'supervised': 'C2', 'raw': '0.35', 'raw-pooled': '0.65', 'random': 'C7', 'random-joint': 'C4',
+            'random-frame': 'C5', 'unmasked': 'C6'}
 
 # %% ../nbs/12_study.ipynb #b217f87a
 def _summary(table, **where):
@@ -507,38 +508,43 @@ def _summary(table, **where):
 
 # %% ../nbs/12_study.ipynb #c9cf674c
 def plot_protocols(table) -> 'plt.Figure':
-    "Top-1 of PSTL and SkeletonBT under each protocol (mean ± std over seeds), with the raw, random and supervised levels."
+    "Top-1 under each protocol (mean ± std over seeds), every method measured with that protocol side by side: the baselines beside PSTL."
     import matplotlib.pyplot as plt
     s = _summary(table, label_fraction=1.0, missing='0', stream='joint')
     protocols = [p for p in ('linear', 'linear-std', 'knn', 'finetune') if p in set(s[s.method.isin(PRETRAINED)].protocol)]
     if not protocols: return None
-    fig, ax = plt.subplots(figsize=(7.5, 4))
-    for i, m in enumerate(PRETRAINED):
-        r = s[s.method == m].set_index('protocol').reindex(protocols)
-        ax.bar(np.arange(len(protocols)) + (i - 0.5) * 0.38, r['mean'], 0.38, yerr=r['std'].fillna(0), capsize=3, color=_COLOURS[m], label=m)
-    for m, p, style in (('raw', 'linear', ':'), ('random', 'linear', '-.'), ('supervised', 'supervised', '--')):
-        if len(r := s[(s.method == m) & (s.protocol == p)]):
-            ax.axhline(r['mean'].iloc[0], ls=style, color=_COLOURS[m], label=f"{m} ({p}): {r['mean'].iloc[0]:.1f}")
-    ax.set_xticks(range(len(protocols)), protocols); ax.set_ylabel('top-1 % (test view)'); ax.set_ylim(0, 100)
-    ax.legend(fontsize=8, loc='upper left', ncols=2); ax.grid(axis='y', alpha=0.3)
-    ax.set_title('frozen features and fine-tuning, all labels, nothing missing', fontsize=10)
+    order = [m for m in (*BASELINES, 'supervised', 'skeletonbt', *ABLATIONS, 'pstl') if m in set(s.method)]
+    shown = lambda m, p: 'supervised' if (m, p) == ('supervised', 'finetune') else p  # fine-tuning's baseline: training from scratch
+    width = 0.8 / len(order)
+    fig, ax = plt.subplots(figsize=(9, 4.2))
+    for i, m in enumerate(order):
+        r = [pick(s, method=m, protocol=shown(m, p)) for p in protocols]
+        x = [k + (i - (len(order) - 1) / 2) * width for k, v in enumerate(r) if v]
+        if not x: continue
+        ax.bar(x, [v['mean'] for v in r if v], width, yerr=[0 if np.isnan(v['std']) else v['std'] for v in r if v], capsize=2,
+               color=_COLOURS.get(m, 'k'), label=LABELS.get(m, m))
+    ax.set_xticks(range(len(protocols)), [PROTOCOLS[p] if p != 'finetune' else 'fine-tuned\n(from scratch for ST-GCN)' for p in protocols], fontsize=8)
+    ax.set_ylabel('top-1 % (test view)'); ax.set_ylim(0, 100); ax.grid(axis='y', alpha=0.3)
+    ax.legend(fontsize=8, loc='upper left', ncols=3)
+    ax.set_title('each protocol on every method: all labels, nothing missing, joint stream', fontsize=10)
     fig.tight_layout(); return fig
 
 # %% ../nbs/12_study.ipynb #5482bfe0
 def plot_missing(table) -> 'plt.Figure':
-    "Top-1 against the number of missing joints, PSTL against SkeletonBT (±1 std bands), one panel per protocol."
+    "Top-1 against the number of missing joints (±1 std bands), one panel per protocol: PSTL, SkeletonBT and the raw coordinates through the same probe."
     import matplotlib.pyplot as plt
-    s = _summary(table, label_fraction=1.0, stream='joint', method=list(PRETRAINED))
+    s = _summary(table, label_fraction=1.0, stream='joint', method=[*PRETRAINED, 'raw'])
     s = s[s.missing.str.isdigit()].assign(k=lambda t: t.missing.astype(int)).sort_values('k')
-    protocols = [p for p in ('linear', 'knn', 'finetune') if p in set(s.protocol)]
+    protocols = [p for p in ('linear', 'knn', 'finetune') if p in set(s[s.method.isin(PRETRAINED)].protocol)]
     if not protocols: return None
     fig, axs = plt.subplots(1, len(protocols), figsize=(4 * len(protocols), 3.6), sharey=True, squeeze=False)
     for ax, p in zip(axs[0], protocols):
-        for m in PRETRAINED:
+        for m in (*PRETRAINED, 'raw'):
             r = s[(s.method == m) & (s.protocol == p)]
-            ax.plot(r.k, r['mean'], marker='o', color=_COLOURS[m], label=m)
+            if not len(r): continue
+            ax.plot(r.k, r['mean'], marker='o', color=_COLOURS[m], label=LABELS[m], ls=':' if m == 'raw' else '-')
             ax.fill_between(r.k, r['mean'] - r['std'].fillna(0), r['mean'] + r['std'].fillna(0), color=_COLOURS[m], alpha=0.2)
-        ax.set_title(p); ax.set_xlabel('joints missing at test time'); ax.grid(alpha=0.3)
+        ax.set_title(PROTOCOLS[p], fontsize=9); ax.set_xlabel('joints missing at test time'); ax.grid(alpha=0.3)
     axs[0, 0].set_ylabel('top-1 %'); axs[0, 0].legend(fontsize=8)
     fig.tight_layout(); return fig
 
@@ -569,9 +575,10 @@ def plot_budget(table) -> 'plt.Figure':
     for i, (p, r) in enumerate(long.groupby('protocol', sort=False)):
         ax.plot(r.epochs, r['mean'], marker='o', color=f'C{i}')
         ax.annotate(p, (r.epochs.iloc[-1], r['mean'].iloc[-1]), xytext=(6, 0), textcoords='offset points', va='center', color=f'C{i}')
-        if m := pick(s, method='pstl', protocol=p):  # the study's runs: a schedule that ends at their epochs
-            ax.errorbar(m['epochs'], m['mean'], yerr=0 if np.isnan(m['std']) else m['std'], fmt='x', color=f'C{i}', capsize=3,
-                        label=f"PSTL's {m['epochs']:.0f}-epoch runs ({m['count']:.0f} seeds)" if i == 0 else None)
+        if m := pick(s, method='pstl', protocol=p):  # the study's own runs, a schedule ending at their epochs: set apart, hollow, to the side
+            ax.errorbar(m['epochs'] + 0.04 * long.epochs.max(), m['mean'], yerr=0 if np.isnan(m['std']) else m['std'], fmt='D',
+                        mfc='white', color=f'C{i}', capsize=3, ls='none',
+                        label=f"separate {m['epochs']:.0f}-epoch runs (mean ± std, {m['count']:.0f} seeds)" if i == 0 else None)
     if raw := pick(s, method='raw', protocol='linear'):
         ax.axhline(raw['mean'], ls=':', color=_COLOURS['raw'], label=f"raw coordinates (linear): {raw['mean']:.1f}")
     ax.set_xlabel('pretraining epochs'); ax.set_ylabel('top-1 % (test view)'); ax.grid(alpha=0.3)
