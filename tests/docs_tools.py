@@ -110,11 +110,12 @@ def _site_links(text: str, out: Path, pages: dict) -> str:
     cfg = _settings()
     host = cfg['doc_host'].rstrip('/') + '/' + cfg['doc_baseurl'].strip('/') + '/'
     text = text.replace(host, '')  # nbdev's links to names: page.html#anchor
-    if cfg.get('source_links', 'clone') == 'clone':
+    text = re.sub(r'\]\((\w+)\.ipynb(#[^)]*)?\)', lambda m: f"]({pages.get(m[1], m[1] + '.ipynb')}{m[2] or ''})", text)
+    text = re.sub(r'\]\(\.\./([^)#\s]+)', lambda m: f"]({Path(os.path.relpath(ROOT/m[1], out)).as_posix()}", text)  # files, named from nbs/
+    if cfg.get('source_links', 'clone') == 'clone':  # last: these become relative links that the line above must not read again
         clone = Path(os.path.relpath(ROOT, out)).as_posix()
         text = text.replace(f"{cfg['git_url'].rstrip('/')}/blob/{cfg['branch']}/", f'{clone}/')
-    text = re.sub(r'\]\((\w+)\.ipynb(#[^)]*)?\)', lambda m: f"]({pages.get(m[1], m[1] + '.ipynb')}{m[2] or ''})", text)
-    return re.sub(r'\]\(\.\./([^)#\s]+)', lambda m: f"]({Path(os.path.relpath(ROOT/m[1], out)).as_posix()}", text)
+    return text
 
 def render_site(out=None) -> Path:
     "The documentation site: nbdev's notebook processing, Quarto's cell options, then pandoc (MathML, highlighting, callouts, contents)."

@@ -160,7 +160,9 @@ def test_an_out_that_cannot_be_a_folder(run, tmp_path):
 def test_ctrl_c_says_what_the_checkpoint_holds_and_how_to_continue(run, tmp_path):
     out = tmp_path/'run'
     args = ['pretrain', '--data', run/'data', '--out', out, '--epochs', '50', '--warmup-epochs', '1', '--batch-size', '8', '--projector-dim', '32', '--quiet']
-    proc = subprocess.Popen([sys.executable, '-m', 'pstl', *map(str, args)], stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen([sys.executable, '-m', 'pstl', *map(str, args)], stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # as at a terminal, even where this
+    # test itself runs with Ctrl-C ignored (a shell's background job): Python turns SIGINT into KeyboardInterrupt only if it is not
     deadline = time.time() + 120
     while not (out/'checkpoint.pt').exists() and proc.poll() is None and time.time() < deadline: time.sleep(0.05)
     time.sleep(0.3)
