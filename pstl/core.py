@@ -12,7 +12,7 @@ from fastcore.docments import ShowDocRenderer, docments
 
 # %% auto #0
 __all__ = ['atomic_write', 'check_writable', 'file_digest', 'differences', 'kept_result', 'provenance', 'rotation_matrix',
-           'pick_device', 'usable_cores', 'progress', 'ApiDoc']
+           'pick_device', 'usable_cores', 'progress', 'markdown_table', 'ApiDoc']
 
 # %% ../nbs/00_core.ipynb #6869657e
 def _umask() -> int:
@@ -160,9 +160,17 @@ def _parameter(p: 'inspect.Parameter') -> str:
     if p.annotation is not p.empty: text += ':' + _type_name(p.annotation)
     return text + ('' if p.default is p.empty else '=' + repr(p.default))
 
-def _cell(text) -> str: return str(text).replace('|', '\\|').replace('\n', ' ')
+# %% ../nbs/00_core.ipynb #1b3897e0
+def markdown_table(
+    header,  # the column names
+    rows,  # each a sequence of cells (a DataFrame's `.values` will do)
+) -> str:
+    "A table in Markdown, the way the pages and the README show tables: each cell as text, `|` escaped, line breaks as spaces."
+    text = lambda row: '| ' + ' | '.join(str(c).replace('|', '\\|').replace('\n', ' ') for c in row) + ' |'
+    header = list(header)
+    return '\n'.join([text(header), '|' + '---|' * len(header), *map(text, rows)])
 
-# %% ../nbs/00_core.ipynb #ed09818b
+# %% ../nbs/00_core.ipynb #17662c0a
 def _library_twin(sym):
     "The library's object of the same name when `sym` was defined by a notebook being run (its source then cannot be read), else `sym`."
     try:
@@ -178,6 +186,7 @@ def _library_twin(sym):
     for part in qual_name(sym).split('.'): obj = getattr(obj, part, None)
     return sym if obj is None else obj
 
+# %% ../nbs/00_core.ipynb #ed09818b
 class ApiDoc(ShowDocRenderer):
     "What `show_doc` writes on these pages: source link, heading, `class`/`def` signature, the object's own docstring, parameter table."
     def __init__(self, sym, name: str = None, title_level: int = 3, maxline: int = 110):
@@ -218,9 +227,8 @@ class ApiDoc(ShowDocRenderer):
             label = {inspect.Parameter.VAR_POSITIONAL: '*', inspect.Parameter.VAR_KEYWORD: '**'}.get(kind, '') + name
             anno = '' if d['anno'] in (inspect._empty, inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD) else _type_name(d['anno'])
             rows.append((label, anno, '' if d['default'] is inspect._empty else repr(d['default']), d.get('docment') or ''))
-        name = lambda n: n if n == '**Returns**' else f'`{n}`'
-        return '\n'.join(['| | **Type** | **Default** | **Details** |', '|---|---|---|---|'] +
-                          [f"| {name(r[0])} | {' | '.join(_cell(c) for c in r[1:])} |" for r in rows])
+        return markdown_table(['', '**Type**', '**Default**', '**Details**'],
+                              [(n if n == '**Returns**' else f'`{n}`', *r) for n, *r in rows])
 
     def source(self) -> str:
         "nbdev's source link, `git_url/blob/branch/file#Lline` (the site builder points it into the clone while no public repository is named)."

@@ -25,7 +25,7 @@ __all__ = ['NOT_SETTINGS', 'NOTHING_MISSING', 'PARTS', 'PRETRAINED', 'ABLATIONS'
            'study_pretrain_config', 'pretrain_settings', 'encoder_path', 'pretrained', 'pretrain_side_by_side',
            'missing_features', 'probe_scores', 'score_rows', 'finetune_scores', 'Piece', 'study_pieces', 'run_study',
            'write_results', 'summarise', 'pick', 'welch_interval', 'compare', 'average_drop', 'targets', 'headline',
-           'markdown_table', 'comparisons', 'plot_protocols', 'plot_missing', 'plot_labels', 'plot_budget']
+           'comparisons', 'plot_protocols', 'plot_missing', 'plot_labels', 'plot_budget']
 
 # %% ../nbs/12_study.ipynb #404042b5
 @dataclass
@@ -441,26 +441,21 @@ LABELS = {'raw': 'raw coordinates', 'raw-pooled': 'raw, pooled over time', 'rand
 PROTOCOLS = {'linear': "linear probe (the authors')", 'linear-std': 'linear probe, standardised features', 'knn': 'kNN (k = 20)',
              'finetune': 'fine-tuned', 'supervised': 'trained from scratch'}
 
-def _cell(r) -> str: return '–' if r is None else f"{r['mean']:.1f} ± {r['std']:.1f} ({r['count']:.0f})" if r['count'] > 1 else f"{r['mean']:.1f} (1)"
+def _mean_std(r) -> str: return '–' if r is None else f"{r['mean']:.1f} ± {r['std']:.1f} ({r['count']:.0f})" if r['count'] > 1 else f"{r['mean']:.1f} (1)"
 
 def headline(summary) -> 'pd.DataFrame':
     "Top-1 as 'mean ± std (seeds)': the frozen probes (protocol by method), the 3-stream ensembles, the fine-tunes against training from scratch."
     import pandas as pd
     methods = [m for m in ('raw', 'raw-pooled', 'random', 'skeletonbt', 'pstl') if m in set(summary.method)]
-    rows = [dict(protocol=PROTOCOLS[p], **{LABELS[m]: _cell(pick(summary, method=m, protocol=p)) for m in methods})
+    rows = [dict(protocol=PROTOCOLS[p], **{LABELS[m]: _mean_std(pick(summary, method=m, protocol=p)) for m in methods})
             for p in ('linear', 'linear-std', 'knn')]
     for p in ('linear', 'linear-std'):
-        rows.append(dict(protocol=f"joint + motion + bone, {PROTOCOLS[p]}", **{LABELS['raw']: _cell(pick(summary, method='raw', protocol=p, stream='ensemble')),
-                                                                            LABELS['pstl']: _cell(pick(summary, method='pstl', protocol=p, stream='ensemble'))}))
+        rows.append(dict(protocol=f"joint + motion + bone, {PROTOCOLS[p]}", **{LABELS['raw']: _mean_std(pick(summary, method='raw', protocol=p, stream='ensemble')),
+                                                                            LABELS['pstl']: _mean_std(pick(summary, method='pstl', protocol=p, stream='ensemble'))}))
     for f in (0.1, 0.3, 1.0):
-        rows.append(dict(protocol=f"fine-tuned, {f:.0%} labels (from scratch: {_cell(pick(summary, method='supervised', protocol='supervised', label_fraction=f))})",
-                         **{LABELS[m]: _cell(pick(summary, method=m, protocol='finetune', label_fraction=f)) for m in ('skeletonbt', 'pstl')}))
+        rows.append(dict(protocol=f"fine-tuned, {f:.0%} labels (from scratch: {_mean_std(pick(summary, method='supervised', protocol='supervised', label_fraction=f))})",
+                         **{LABELS[m]: _mean_std(pick(summary, method=m, protocol='finetune', label_fraction=f)) for m in ('skeletonbt', 'pstl')}))
     return pd.DataFrame(rows).fillna('')
-
-def markdown_table(df) -> str:
-    "A DataFrame as a Markdown table (for the README and the pages, which show it as a table rather than as text)."
-    cells = [list(map(str, df.columns))] + [[str(v) for v in row] for row in df.itertuples(index=False)]
-    return '\n'.join(['| ' + ' | '.join(r) + ' |' for r in cells[:1]] + ['|' + '---|' * len(df.columns)] + ['| ' + ' | '.join(r) + ' |' for r in cells[1:]])
 
 # %% ../nbs/12_study.ipynb #10aedd7a
 COMPARISONS = [  # (question, protocols, a, b): a and b select summary rows (method, and stream / label fraction where not the default)
