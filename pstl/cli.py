@@ -144,6 +144,7 @@ def _run_synthetic(args) -> dict:
                           seed=args.seed, force=args.force)
     print(f"synthetic data in {out} (made as {out/'prepared.json'} records)"); return dict(out=str(out))
 
+# %% ../nbs/09_cli.ipynb #3cefa45b
 def _add_prepare(sub):
     p = sub.add_parser('prepare', help='raw NTU RGB+D / PKU-MMD / N-UCLA files -> prepared data')
     p.add_argument('dataset', choices=['ntu', 'pku', 'nucla'])
@@ -404,6 +405,7 @@ def _run_study(args) -> dict:
     print(targets(table).to_string(index=False), f"\n-> {Path(args.results)/'results.csv'}")
     return dict(table=table)
 
+# %% ../nbs/09_cli.ipynb #bf921dc4
 def _add_departures(sub):
     p = sub.add_parser('departures', help="each departure from the authors' recipe measured on N-UCLA's training views (resumable)")
     p.add_argument('--raw', required=True, help='the N-UCLA folder with all_sqe/')
@@ -417,6 +419,7 @@ def _run_departures(args) -> dict:
     print(summary.to_string(index=False), f"\n-> {Path(args.results)/'summary.csv'}")
     return dict(summary=summary)
 
+# %% ../nbs/09_cli.ipynb #2dd6ff64
 def _add_preparations(sub):
     p = sub.add_parser('preparations', help="each way of centring and turning N-UCLA, measured on its training views with raw-coordinate probes")
     p.add_argument('--raw', required=True, help='the N-UCLA folder with all_sqe/')
