@@ -211,6 +211,14 @@ PREPARATIONS = {  # name: (centre, turn), as `prepare_sequence` takes them
 }
 
 # %% ../nbs/08_missing_joints.ipynb #d8c1a250
+def _raw_probe_rows(train, val, seeds, probe_epochs) -> list:
+    "Top-1 of the raw coordinates, `train` -> `val`: both linear probes for each seed, then kNN once (it draws nothing)."
+    ftr, fva = raw_features(train), raw_features(val)
+    rows = [dict(protocol=p, seed=seed, top1=round(linear_probe(ftr, train.labels, fva, val.labels, epochs=probe_epochs,
+                                                                 standardize=p == 'linear-std', seed=seed)['top1'], 2))
+            for seed in seeds for p in ('linear', 'linear-std')]
+    return rows + [dict(protocol='knn', seed=None, top1=round(knn(ftr, train.labels, fva, val.labels)['top1'], 2))]
+
 def preparation_study(
     raw,  # the N-UCLA folder (with all_sqe/)
     work='runs/preparations',  # the prepared data of each preparation (large; not committed)
@@ -231,13 +239,7 @@ def preparation_study(
             prepare_nucla(raw, folder/'all', quiet=True, centre=centre, turn=turn)
             data = training_views(raw, folder)
             train, val = load_prepared(data, 'train', mmap=False), load_prepared(data, 'val', mmap=False)
-            ftr, fva = raw_features(train), raw_features(val)
-            for seed in seeds:
-                for protocol, std in (('linear', False), ('linear-std', True)):
-                    r = linear_probe(ftr, train.labels, fva, val.labels, epochs=probe_epochs, standardize=std, seed=seed)
-                    rows.append(dict(preparation=name, centre=centre, turn=turn, protocol=protocol, seed=seed, top1=round(r['top1'], 2)))
-            rows.append(dict(preparation=name, centre=centre, turn=turn, protocol='knn', seed=None,
-                             top1=round(knn(ftr, train.labels, fva, val.labels)['top1'], 2)))  # no randomness: one row
+            rows += [dict(preparation=name, centre=centre, turn=turn, **r) for r in _raw_probe_rows(train, val, seeds, probe_epochs)]
         kept = dict(made_by=made_by, rows=rows, provenance=provenance(time.perf_counter() - t0))
         atomic_write(results/'results.json', lambda f: f.write(json.dumps(kept, indent=1).encode()))
     summary = pd.DataFrame(kept['rows']).groupby(['preparation', 'centre', 'turn', 'protocol'], sort=False).top1.agg(['mean', 'std', 'count'])
