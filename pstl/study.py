@@ -233,9 +233,10 @@ def _probe_piece(cfg, work, train, val, sets, method, seed, quiet, force) -> Pie
 # %% ../nbs/12_study.ipynb #8d9e70b9
 def _finetune_piece(cfg, work, train, val, sets, method, fraction, seed, quiet, force) -> Piece:
     "One fine-tune (a pretrained method) or one training from scratch (`method='supervised'`)."
-    ft = FinetuneConfig(epochs=cfg.finetune_epochs, lr=cfg.finetune_lr, batch_size=cfg.batch_size, label_fraction=fraction, seed=seed, quiet=quiet)
+    ft = FinetuneConfig(epochs=cfg.finetune_epochs, lr=cfg.finetune_lr, batch_size=cfg.batch_size, label_fraction=fraction, seed=seed,
+                        track=False, quiet=quiet)  # view 3 is scored once, by the final model
     pc = study_pretrain_config(cfg, work, method, 'joint', seed, quiet=quiet) if method in PRETRAINED else None
-    settings = dict(**{f'finetune.{k}': v for k, v in asdict(ft).items() if k not in ('quiet', 'device')}, missing=sorted(sets),
+    settings = dict(**{f'finetune.{k}': v for k, v in asdict(ft).items() if k not in ('quiet', 'device', 'track')}, missing=sorted(sets),
                     missing_seeds=cfg.missing_seeds, **(pretrain_settings(pc) if pc else {}),
                     **(dict(frozen_probes=('linear', 'linear-std', 'knn'), probe_epochs=cfg.probe_epochs) if not pc and fraction >= 1 else {}))
     def compute():
