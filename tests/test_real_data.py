@@ -97,7 +97,7 @@ def test_study_command_writes_results_and_resumes(shared, tmp_path):
     assert list(table.columns) == ['method', 'protocol', 'stream', 'seed', 'label_fraction', 'missing', 'epochs', 'top1']
     assert set(table.missing) == {'0', '2', '4', '6', '8', '10', 'left_arm', 'right_arm', 'left_leg', 'right_leg', 'trunk'}
     assert set(table.label_fraction) == {1.0, 0.3, 0.1} and set(table.protocol) == {'linear', 'linear-std', 'knn'}
-    assert 'PSTL above SkeletonBT' in r.stdout and 'not measured' in r.stdout  # the targets, with what is not measured yet
+    assert 'pipeline check' in r.stdout and 'not measured' in r.stdout  # the targets, with what is not measured yet
     piece = tmp_path/'results'/'pieces'/'probes'/'raw-seed0.json'
     kept = piece.stat().st_mtime
     assert pstl(*args).returncode == 0 and piece.stat().st_mtime == kept  # resumed, not redone
