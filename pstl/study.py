@@ -15,7 +15,7 @@ from .core import atomic_write, provenance, differences, usable_cores, pick_devi
 from .data import SkeletonSet, load_prepared, label_fraction_indices
 from .datasets import prepare_nucla
 from .encoder import STGCN
-from .pretrain import PretrainConfig, pretrain, saved_config, config_differences, read_metrics, EXECUTION
+from .pretrain import PretrainConfig, pretrain, saved_config, config_differences, read_metrics, load_checkpoint, EXECUTION
 from .evaluate import load_encoder, extract_features, linear_probe, knn, topk_accuracy, raw_features, finetune, FinetuneConfig, predict, reestimate_batchnorm
 from .missing_joints import missing_joint_sets, zero_joints
 
@@ -23,9 +23,10 @@ from .missing_joints import missing_joint_sets, zero_joints
 __all__ = ['NOT_SETTINGS', 'NOTHING_MISSING', 'PARTS', 'PRETRAINED', 'ABLATIONS', 'BASELINES', 'METHODS', 'RANDOM_ENCODER',
            'COLUMNS', 'KEYS', 'LABELS', 'PROTOCOLS', 'COMPARISONS', 'FIGURES', 'StudyConfig', 'cached',
            'study_pretrain_config', 'pretrain_settings', 'encoder_path', 'pretrained', 'pretrain_side_by_side',
-           'missing_features', 'probe_scores', 'score_rows', 'finetune_scores', 'Piece', 'study_pieces', 'run_study',
-           'write_results', 'summarise', 'pick', 'welch_interval', 'compare', 'average_drop', 'targets', 'headline',
-           'comparisons', 'plot_protocols', 'plot_missing', 'plot_labels', 'plot_budget']
+           'keep_encoders', 'restore_encoders', 'missing_features', 'probe_scores', 'score_rows', 'finetune_scores',
+           'Piece', 'study_pieces', 'run_study', 'write_results', 'summarise', 'pick', 'welch_interval', 'compare',
+           'average_drop', 'targets', 'headline', 'comparisons', 'plot_protocols', 'plot_missing', 'plot_labels',
+           'plot_budget']
 
 # %% ../nbs/12_study.ipynb #404042b5
 @dataclass
@@ -125,6 +126,39 @@ def pretrain_side_by_side(
         done = {pool.submit(worker, pc, force, threads): pc for pc in runs}
         for f in concurrent.futures.as_completed(done):
             log(f"pretrain/{Path(done[f].out).name}: {f.result():.0f} s ({jobs} runs side by side, {threads} thread(s) each)")
+
+# %% ../nbs/12_study.ipynb #4a06bcb7
+def _half(blob: dict) -> dict:
+    "An encoder file's contents with its floating-point weights rounded to float16 (read back into float32 by `load_encoder`)."
+    return dict(blob, state_dict={k: v.half() if v.is_floating_point() else v for k, v in blob['state_dict'].items()})
+
+def keep_encoders(work, results, force: bool = False) -> list:
+    "Copy every finished pretraining run's encoder under `work/pretrain` to `results/encoders/<run>.pt` (float16, with its settings)."
+    kept = []
+    for run in sorted(Path(work).glob('pretrain/*')):
+        source, target = run/'encoder.pt', Path(results)/'encoders'/f'{run.name}.pt'
+        if not source.exists(): continue
+        config = json.loads((run/'config.json').read_text())
+        if target.exists():
+            diff = differences(load_checkpoint(target).get('config', {}), config, ignore=NOT_SETTINGS)
+            if not diff: continue
+            if not force: raise ValueError(f"{target} was made with other settings ({'; '.join(diff)}): pass --force to replace it")
+        blob = _half(load_checkpoint(source)) | dict(config=config)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(target, lambda f: torch.save(blob, f)); kept.append(target)
+    return kept
+
+def restore_encoders(results, work) -> list:
+    "Put each kept encoder of `results/encoders` back as `work/pretrain/<run>/encoder.pt` where that run is absent."
+    restored = []
+    for kept in sorted(Path(results).glob('encoders/*.pt')):
+        run = Path(work)/'pretrain'/kept.stem
+        if run.exists(): continue  # the run's own files (finished, or to be resumed) come first
+        config = load_checkpoint(kept)['config'] | dict(out=str(run), data=str(Path(work)/'data'))
+        run.mkdir(parents=True)
+        atomic_write(run/'config.json', lambda f: f.write(json.dumps(config, indent=1).encode()))
+        shutil.copyfile(kept, run/'encoder.pt'); restored.append(run)
+    return restored
 
 # %% ../nbs/12_study.ipynb #0406759b
 NOTHING_MISSING = {'0': [torch.zeros(0, dtype=torch.long)]}
@@ -323,6 +357,7 @@ def run_study(
         if (work/'data').exists() and not (work/'data').is_symlink(): raise ValueError(f"{work/'data'} holds other data: use another --work")
         work.mkdir(parents=True, exist_ok=True); (work/'data').unlink(missing_ok=True); (work/'data').symlink_to(Path(data).resolve())
     train, val = load_prepared(work/'data', 'train', mmap=False), load_prepared(work/'data', 'val', mmap=False)
+    if restored := restore_encoders(results, work): log(f"{len(restored)} encoder(s) restored from {results/'encoders'}")
     todo = [p for p in study_pieces(cfg, work, train, val, seeds, quiet, force)
             if p.part in parts and p.method in methods and cached(results/'pieces'/p.part/f'{p.name}.json', p.settings, force=force) is None]
     runs = {pc.out: pc for p in todo if p.at is None for pc in p.needs if not encoder_path(pc).exists()}  # whole runs, not snapshots
@@ -355,7 +390,8 @@ def write_results(cfg: StudyConfig, work, results, train: SkeletonSet, val: Skel
     atomic_write(results/'summary.csv', lambda f: f.write(summarise(table).round(2).to_csv(index=False).encode()))
     runs = json.loads((results/'config.json').read_text()).get('pretraining', {}) if (results/'config.json').exists() else {}
     runs |= {run.name: dict(epochs=len(m), seconds=round(float(m.seconds.sum()), 1)) for run in sorted(work.glob('pretrain/*'))
-             if (run/'encoder.pt').exists() and len(m := read_metrics(run))}  # what each pretraining run cost, kept when work is gone
+             if (run/'metrics.jsonl').exists() and (run/'encoder.pt').exists() and len(m := read_metrics(run))}  # what each run cost, kept when work is gone
+    keep_encoders(work, results, force)
     atomic_write(results/'config.json', lambda f: f.write(json.dumps(dict(settings=asdict(cfg), pieces=parts, pretraining=runs,
                                                                           written=provenance()), indent=1).encode()))
     for name, draw in FIGURES.items():
