@@ -263,7 +263,7 @@ def _add_probes(sub):
         else: p.add_argument('--k', type=FLAG_RULES['k'], default=20, help='neighbours that vote')
 
 def _report(result, path, kept=False):
-    keys = [k for k in ('protocol', 'top1', 'top5', 'best_top1', 'best_epoch', 'k', 'labelled') if k in result]
+    keys = [k for k in ('protocol', 'top1', 'top5', 'best_top1', 'best_epoch', 'k', 'labelled') if result.get(k) is not None]
     print(' '.join(f"{k}={result[k]:.2f}" if isinstance(result[k], float) else f"{k}={result[k]}" for k in keys),
           f"-> {path}" + (' (kept: made by the same inputs and settings; --force redoes it)' if kept else ''))
 

@@ -97,13 +97,13 @@ def _cpu_name() -> str:
 
 # %% ../nbs/00_core.ipynb #88a1cd32
 def _read_git_commit() -> str:
-    "The commit of the checkout pstl runs from, '+dirty' when it has uncommitted changes; None outside a git checkout."
+    "The commit of the checkout pstl runs from, '+dirty' when the package's code (pstl/) has uncommitted changes; None outside a git checkout."
     import subprocess, pstl
     here = Path(pstl.__file__).resolve().parent
     try:
         commit = subprocess.run(['git', 'rev-parse', 'HEAD'], cwd=here, capture_output=True, text=True, timeout=10)
         if commit.returncode: return None
-        dirty = subprocess.run(['git', 'status', '--porcelain', '--untracked-files=no'], cwd=here, capture_output=True, text=True, timeout=10)
+        dirty = subprocess.run(['git', 'status', '--porcelain', '--untracked-files=no', '--', '.'], cwd=here, capture_output=True, text=True, timeout=10)
         return commit.stdout.strip() + ('+dirty' if dirty.stdout.strip() else '')
     except (OSError, subprocess.SubprocessError): return None
 

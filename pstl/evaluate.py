@@ -268,9 +268,9 @@ def finetune(
         if cfg.track: history.append(topk_accuracy(predict(model, val), val.labels, ks=(1,))['top1'])
     logits = predict(model, val)
     final = topk_accuracy(logits, val.labels)
-    best = int(np.argmax(history)) if history else cfg.epochs - 1
+    best = int(np.argmax(history)) if history else None  # untracked: no epoch but the last was scored
     return dict(protocol='finetune' if cfg.label_fraction >= 1 else f'semi-{cfg.label_fraction:g}', **final,
-                best_top1=history[best] if history else final['top1'], best_epoch=best, epochs=cfg.epochs, labelled=len(labelled), history=history,
+                best_top1=None if best is None else history[best], best_epoch=best, epochs=cfg.epochs, labelled=len(labelled), history=history,
                 logits=logits.numpy(), model=model)
 
 # %% ../nbs/07_evaluate.ipynb #16408d0b
