@@ -383,7 +383,7 @@ def _add_study(sub):
     p.add_argument('--raw', help='nucla, nucla-views12: the N-UCLA folder with all_sqe/')
     p.add_argument('--data', help='prepared: the prepared data directory')
     p.add_argument('--work', default='runs/study', help='prepared data and pretraining runs (large)')
-    p.add_argument('--results', default='results/study', help="the pieces' records, results.csv, summary.csv, config.json and the figures (small)")
+    p.add_argument('--results', default='results/study', help="the pieces' records, results.csv, summary.csv, config.json, the figures and encoders/ (float16, 1.6 MB each)")
     p.add_argument('--parts', nargs='+', default=list(PARTS), choices=PARTS, help='the parts to compute now (default: all)')
     p.add_argument('--seeds', nargs='+', type=int, default=[0, 1, 2], help='the seeds to compute now (default: 0 1 2)')
     p.add_argument('--methods', nargs='+', default=list(STUDY_METHODS), choices=STUDY_METHODS, help='the methods to compute now (default: all)')
