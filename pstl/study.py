@@ -338,7 +338,7 @@ def study_pieces(
 def run_study(
     data,  # a prepared data directory (train and val splits)
     work='runs/study',  # the pretraining runs (large; not committed)
-    results='results/study',  # the pieces' records, results.csv, summary.csv, config.json and the figures (small; committed)
+    results='results/study',  # the pieces' records, results.csv, summary.csv, config.json, the figures, the kept encoders (committed)
     cfg: StudyConfig = StudyConfig(),
     parts=PARTS,  # which parts to compute now
     seeds=(0, 1, 2),  # which seeds to compute now
@@ -375,7 +375,7 @@ def run_study(
 
 # %% ../nbs/12_study.ipynb #20bf8be3
 def write_results(cfg: StudyConfig, work, results, train: SkeletonSet, val: SkeletonSet, force: bool = False) -> 'pd.DataFrame':
-    "The table of every piece kept in `results/pieces` for `cfg` (all seeds), its summary, config.json and the figures."
+    "The table of every piece kept in `results/pieces` for `cfg` (all seeds), its summary, config.json, the figures; the finished encoders kept."
     import pandas as pd, matplotlib.pyplot as plt
     work, results = Path(work), Path(results)
     rows, parts = [], {}
