@@ -526,9 +526,10 @@ def comparisons(table) -> 'pd.DataFrame':
             ra, rb = pick(s, **dict(dict(protocol=p), **a)), pick(s, **dict(dict(protocol=p), **b))
             if ra is None and rb is None: continue  # neither side measured: not a comparison of this study
             rows.append(dict(question=question, protocol=p, a=_mean_std(ra), b=_mean_std(rb), **compare(ra, rb)))
-    for other in ('skeletonbt', 'raw', 'raw-pooled'):  # the points lost when joints go missing: against the ablation that has no masks, and the input itself
+    lost = {p: _spread(average_drop(table, 'pstl', p).dropna()) for p in ('linear', 'knn')}  # PSTL's points lost when joints go missing ...
+    for other in ('skeletonbt', 'raw', 'raw-pooled'):  # ... against the ablation that has no masks, and the input itself
         for p in ('linear', 'knn'):
-            da, db = _spread(average_drop(table, 'pstl', p).dropna()), _spread(average_drop(table, other, p).dropna())
+            da, db = lost[p], _spread(average_drop(table, other, p).dropna())
             if da or db: rows.append(dict(question=f'missing-joint drop, PSTL vs {LABELS[other]}', protocol=p, a=_mean_std(da), b=_mean_std(db), **compare(da, db)))
     return pd.DataFrame(rows)
 
