@@ -527,7 +527,7 @@ def comparisons(table) -> 'pd.DataFrame':
             if ra is None and rb is None: continue  # neither side measured: not a comparison of this study
             rows.append(dict(question=question, protocol=p, a=_mean_std(ra), b=_mean_std(rb), **compare(ra, rb)))
     lost = {p: _spread(average_drop(table, 'pstl', p).dropna()) for p in ('linear', 'knn')}  # PSTL's points lost when joints go missing ...
-    for other in ('skeletonbt', 'raw', 'raw-pooled'):  # ... against the ablation that has no masks, and the input itself
+    for other in ('skeletonbt', *ABLATIONS, 'raw', 'raw-pooled'):  # ... against no masks, the paper's ablations, and the input itself
         for p in ('linear', 'knn'):
             da, db = lost[p], _spread(average_drop(table, other, p).dropna())
             if da or db: rows.append(dict(question=f'missing-joint drop, PSTL vs {LABELS[other]}', protocol=p, a=_mean_std(da), b=_mean_std(db), **compare(da, db)))
@@ -559,8 +559,9 @@ def plot_protocols(table) -> 'plt.Figure':
         r = [pick(s, method=m, protocol=shown(m, p)) for p in protocols]
         x = [k + (i - (len(order) - 1) / 2) * width for k, v in enumerate(r) if v]
         if not x: continue
+        seeds = max(v['count'] for v in r if v)  # a bar without an error bar may be one seed: the legend says how many
         ax.bar(x, [v['mean'] for v in r if v], width, yerr=[0 if np.isnan(v['std']) else v['std'] for v in r if v], capsize=2,
-               color=_COLOURS.get(m, 'k'), label=LABELS.get(m, m))
+               color=_COLOURS.get(m, 'k'), label=f"{LABELS.get(m, m)} ({seeds:.0f} seed{'s' if seeds > 1 else ''})")
     ax.set_xticks(range(len(protocols)), [PROTOCOLS[p] if p != 'finetune' else 'fine-tuned\n(from scratch for ST-GCN)' for p in protocols], fontsize=8)
     ax.set_ylabel('top-1 % (test view)'); ax.set_ylim(0, 100); ax.grid(axis='y', alpha=0.3)
     ax.legend(fontsize=8, loc='upper left', ncols=3)
@@ -569,22 +570,24 @@ def plot_protocols(table) -> 'plt.Figure':
 
 # %% ../nbs/12_study.ipynb #5482bfe0
 def plot_missing(table) -> 'plt.Figure':
-    "Top-1 against the number of missing joints (±1 std bands), one panel per protocol: the pretrained methods, and the raw coordinates (flat and pooled over time) through the same probe."
+    "Top-1 against the number of missing joints (±1 std bands), one panel per protocol: the pretrained methods, the ablations (thin, no band), and the raw coordinates (flat and pooled over time) through the same probe."
     import matplotlib.pyplot as plt
     raw = ('raw', 'raw-pooled')
-    s = _summary(table, label_fraction=1.0, stream='joint', method=[*PRETRAINED, *raw])
+    s = _summary(table, label_fraction=1.0, stream='joint', method=[*PRETRAINED, *ABLATIONS, *raw])
     s = s[s.missing.str.isdigit()].assign(k=lambda t: t.missing.astype(int)).sort_values('k')
     protocols = [p for p in ('linear', 'knn', 'finetune') if p in set(s[s.method.isin(PRETRAINED)].protocol)]
     if not protocols: return None
-    fig, axs = plt.subplots(1, len(protocols), figsize=(4 * len(protocols), 3.6), sharey=True, squeeze=False)
+    fig, axs = plt.subplots(1, len(protocols), figsize=(4 * len(protocols) + 2.4, 3.6), sharey=True, squeeze=False)
     for ax, p in zip(axs[0], protocols):
-        for m in (*PRETRAINED, *raw):
+        for m in (*PRETRAINED, *ABLATIONS, *raw):
             r = s[(s.method == m) & (s.protocol == p)]
             if not len(r): continue
-            ax.plot(r.k, r['mean'], marker='o', color=_COLOURS[m], label=LABELS[m], ls=':' if m in raw else '-')
-            ax.fill_between(r.k, r['mean'] - r['std'].fillna(0), r['mean'] + r['std'].fillna(0), color=_COLOURS[m], alpha=0.2)
+            thin = m in ABLATIONS
+            ax.plot(r.k, r['mean'], marker='.' if thin else 'o', color=_COLOURS[m], lw=1 if thin else 1.5, ls=':' if m in raw else '--' if thin else '-',
+                    label=f"{LABELS[m]} ({r['count'].max():.0f} seed{'s' if r['count'].max() > 1 else ''})")
+            if not thin: ax.fill_between(r.k, r['mean'] - r['std'].fillna(0), r['mean'] + r['std'].fillna(0), color=_COLOURS[m], alpha=0.2)
         ax.set_title(PROTOCOLS[p], fontsize=9); ax.set_xlabel('joints missing at test time'); ax.grid(alpha=0.3)
-    axs[0, 0].set_ylabel('top-1 %'); axs[0, 0].legend(fontsize=8)
+    axs[0, 0].set_ylabel('top-1 %'); axs[0, -1].legend(fontsize=8, loc='upper left', bbox_to_anchor=(1.02, 1))  # beside, not over, the lines
     fig.tight_layout(); return fig
 
 # %% ../nbs/12_study.ipynb #9498e08c

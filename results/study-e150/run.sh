@@ -12,8 +12,14 @@ study() { pstl study nucla --raw "${RAW:-../shared/data/nucla}" --work runs/stud
 study --methods raw raw-pooled random --parts probes streams --seeds 0 1 2
 # 2. PSTL and SkeletonBT, frozen probes, seed by seed
 for s in 0 1 2; do study --methods pstl skeletonbt --parts probes --seeds $s --jobs 2; done
-# 3. the paper's ablations and three unmasked streams
-study --methods random-joint random-frame unmasked --parts probes --seeds 0 1 2 --jobs 2
+# 3. the paper's ablations and three unmasked streams, two runs side by side (one thread each), so that each pair's
+#    probes are written as soon as the pair is trained
+pair() { OMP_NUM_THREADS=1 study --parts probes $1 & a=$!; OMP_NUM_THREADS=1 study --parts probes $2 & b=$!; wait $a; wait $b; }
+pair "--methods random-joint --seeds 0" "--methods random-frame --seeds 0"
+pair "--methods random-joint --seeds 1" "--methods unmasked --seeds 0"
+pair "--methods random-frame --seeds 1" "--methods unmasked --seeds 1"
+pair "--methods random-joint --seeds 2" "--methods random-frame --seeds 2"
+study --methods unmasked --parts probes --seeds 2
 # 4. PSTL's motion and bone streams, and the 3-stream ensemble
 for s in 0 1 2; do study --methods pstl --parts streams --seeds $s --jobs 2; done
 # 5. fine-tunes and training from scratch (two seeds side by side, one thread each)
