@@ -544,6 +544,11 @@ def _summary(table, **where):
     for k, v in where.items(): s = s[s[k].isin(v) if isinstance(v, (list, tuple)) else s[k] == v]
     return s
 
+# %% ../nbs/12_study.ipynb #5e6a1c20
+def _legend(method: str, seeds) -> str:
+    "A method's legend entry with its number of seeds: a bar or line without an error bar or band may be one seed."
+    return f"{LABELS.get(method, method)} ({seeds:.0f} seed{'s' if seeds > 1 else ''})"
+
 # %% ../nbs/12_study.ipynb #c9cf674c
 def plot_protocols(table) -> 'plt.Figure':
     "Top-1 under each protocol (mean ± std over seeds), every method measured with that protocol side by side: the baselines beside PSTL."
@@ -559,9 +564,8 @@ def plot_protocols(table) -> 'plt.Figure':
         r = [pick(s, method=m, protocol=shown(m, p)) for p in protocols]
         x = [k + (i - (len(order) - 1) / 2) * width for k, v in enumerate(r) if v]
         if not x: continue
-        seeds = max(v['count'] for v in r if v)  # a bar without an error bar may be one seed: the legend says how many
         ax.bar(x, [v['mean'] for v in r if v], width, yerr=[0 if np.isnan(v['std']) else v['std'] for v in r if v], capsize=2,
-               color=_COLOURS.get(m, 'k'), label=f"{LABELS.get(m, m)} ({seeds:.0f} seed{'s' if seeds > 1 else ''})")
+               color=_COLOURS.get(m, 'k'), label=_legend(m, max(v['count'] for v in r if v)))
     ax.set_xticks(range(len(protocols)), [PROTOCOLS[p] if p != 'finetune' else 'fine-tuned\n(from scratch for ST-GCN)' for p in protocols], fontsize=8)
     ax.set_ylabel('top-1 % (test view)'); ax.set_ylim(0, 100); ax.grid(axis='y', alpha=0.3)
     ax.legend(fontsize=8, loc='upper left', ncols=3)
@@ -584,7 +588,7 @@ def plot_missing(table) -> 'plt.Figure':
             if not len(r): continue
             thin = m in ABLATIONS
             ax.plot(r.k, r['mean'], marker='.' if thin else 'o', color=_COLOURS[m], lw=1 if thin else 1.5, ls=':' if m in raw else '--' if thin else '-',
-                    label=f"{LABELS[m]} ({r['count'].max():.0f} seed{'s' if r['count'].max() > 1 else ''})")
+                    label=_legend(m, r['count'].max()))
             if not thin: ax.fill_between(r.k, r['mean'] - r['std'].fillna(0), r['mean'] + r['std'].fillna(0), color=_COLOURS[m], alpha=0.2)
         ax.set_title(PROTOCOLS[p], fontsize=9); ax.set_xlabel('joints missing at test time'); ax.grid(alpha=0.3)
     axs[0, 0].set_ylabel('top-1 %'); axs[0, -1].legend(fontsize=8, loc='upper left', bbox_to_anchor=(1.02, 1))  # beside, not over, the lines
