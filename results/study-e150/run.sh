@@ -18,11 +18,11 @@ export -f study
 printf '%s\n' "random-joint 0" "random-frame 0" "random-joint 1" "unmasked 0" "random-frame 1" "unmasked 1" "random-joint 2" \
                "random-frame 2" "unmasked 2" |
   xargs -P 2 -L 1 bash -c 'OMP_NUM_THREADS=1 study --parts probes --methods "$0" --seeds "$1"'
-# 4. PSTL's motion and bone streams, and the 3-stream ensemble
+# 4. fine-tunes and training from scratch at every label fraction, queued like step 3 (one method and seed per
+#    invocation, two at a time, one thread each): the pipeline check and the 10 %-label target need them
+printf '%s\n' "supervised 0" "pstl 0" "skeletonbt 0" "supervised 1" "pstl 1" "skeletonbt 1" "supervised 2" "pstl 2" "skeletonbt 2" |
+  xargs -P 2 -L 1 bash -c 'OMP_NUM_THREADS=1 study --parts finetune supervised --methods "$0" --seeds "$1"'
+# 5. PSTL's motion and bone streams, and the 3-stream ensemble
 for s in 0 1 2; do study --methods pstl --parts streams --seeds $s --jobs 2; done
-# 5. fine-tunes and training from scratch (two seeds side by side, one thread each)
-for s in 0 1 2; do
-  for m in supervised pstl skeletonbt; do OMP_NUM_THREADS=1 study --methods $m --parts finetune supervised --seeds $s & done; wait
-done
 # 6. two more seeds of PSTL and SkeletonBT
 for s in 3 4; do study --methods pstl skeletonbt --parts probes --seeds $s --jobs 2; done
