@@ -387,6 +387,8 @@ def _add_study(sub):
     p.add_argument('--parts', nargs='+', default=list(PARTS), choices=PARTS, help='the parts to compute now (default: all)')
     p.add_argument('--seeds', nargs='+', type=int, default=[0, 1, 2], help='the seeds to compute now (default: 0 1 2)')
     p.add_argument('--methods', nargs='+', default=list(STUDY_METHODS), choices=STUDY_METHODS, help='the methods to compute now (default: all)')
+    p.add_argument('--fractions', nargs='+', type=FLAG_RULES['label_fractions'],
+                   help="the label fractions whose fine-tunes and trainings from scratch to compute now (default: all of --label-fractions)")
     p.add_argument('--quiet', action='store_true', help='no progress bars')
     p.add_argument('--force', action='store_true', help='recompute pieces kept with other settings')
     p.add_argument('--jobs', type=FLAG_RULES['threads'], default=0,
@@ -401,7 +403,7 @@ def _run_study(args) -> dict:
         if not (data/'val_label.pkl').exists(): prepare_nucla(args.raw, data, quiet=args.quiet)
     elif not (data := args.data): raise ValueError("study prepared needs --data, a prepared data directory")
     table = run_study(data, args.work, args.results, config_from(args, StudyConfig), args.parts, tuple(args.seeds), args.methods,
-                      args.force, args.quiet, jobs=args.jobs)
+                      args.force, args.quiet, jobs=args.jobs, fractions=args.fractions)
     print(targets(table).to_string(index=False), f"\n-> {Path(args.results)/'results.csv'}")
     return dict(table=table)
 

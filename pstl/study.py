@@ -347,11 +347,14 @@ def run_study(
     quiet: bool = True,
     log=print,
     jobs: int = 1,  # pretraining runs trained side by side, the cores shared among them (0: one per core on a CPU, one on a GPU)
+    fractions=None,  # which label fractions' fine-tunes and trainings from scratch to compute now (default: all of `cfg.label_fractions`)
 ) -> 'pd.DataFrame':  # every kept row of the study
     "Compute the chosen pieces of the study (resumably), then write the table of all pieces kept for these settings."
     import pandas as pd
     if unknown := [p for p in parts if p not in PARTS]: raise ValueError(f"unknown part {unknown[0]!r}: use some of {', '.join(PARTS)}")
     if unknown := [m for m in methods if m not in METHODS]: raise ValueError(f"unknown method {unknown[0]!r}: use some of {', '.join(METHODS)}")
+    if unknown := [f for f in fractions or () if f not in cfg.label_fractions]:
+        raise ValueError(f"unknown label fraction {unknown[0]:g}: use some of {', '.join(f'{f:g}' for f in cfg.label_fractions)}")
     work, results = Path(work), Path(results)
     if Path(data).resolve() != (work/'data').resolve():
         if (work/'data').exists() and not (work/'data').is_symlink(): raise ValueError(f"{work/'data'} holds other data: use another --work")
@@ -359,7 +362,8 @@ def run_study(
     train, val = load_prepared(work/'data', 'train', mmap=False), load_prepared(work/'data', 'val', mmap=False)
     if restored := restore_encoders(results, work): log(f"{len(restored)} encoder(s) restored from {results/'encoders'}")
     todo = [p for p in study_pieces(cfg, work, train, val, seeds, quiet, force)
-            if p.part in parts and p.method in methods and cached(results/'pieces'/p.part/f'{p.name}.json', p.settings, force=force) is None]
+            if p.part in parts and p.method in methods and p.settings.get('finetune.label_fraction') in (None, *(fractions or cfg.label_fractions))
+            and cached(results/'pieces'/p.part/f'{p.name}.json', p.settings, force=force) is None]
     runs = {pc.out: pc for p in todo if p.at is None for pc in p.needs if not encoder_path(pc).exists()}  # whole runs, not snapshots
     if len(runs) > 1: pretrain_side_by_side(list(runs.values()), jobs, force, log)
     for piece in todo:
