@@ -334,6 +334,12 @@ def study_pieces(
     if 0 in seeds: pieces += [_budget_piece(cfg, work, train, val, at, quiet, force) for at in (*cfg.budget_snapshots, cfg.budget_epochs)]
     return pieces + [p for s in seeds for m in ('pstl', 'raw') for p in _stream_pieces(cfg, work, train, val, sets, s, quiet, force, m)]
 
+# %% ../nbs/12_study.ipynb #f5f66a75
+def _known(kind: str, asked, known, show=repr, listed=str):
+    "Stop with one line at the first of `asked` that is not one of `known`."
+    if unknown := [a for a in asked if a not in known]:
+        raise ValueError(f"unknown {kind} {show(unknown[0])}: use some of {', '.join(map(listed, known))}")
+
 # %% ../nbs/12_study.ipynb #f5f66a76
 def run_study(
     data,  # a prepared data directory (train and val splits)
@@ -350,11 +356,9 @@ def run_study(
     fractions=None,  # which label fractions' fine-tunes and trainings from scratch to compute now (default: all of `cfg.label_fractions`)
 ) -> 'pd.DataFrame':  # every kept row of the study
     "Compute the chosen pieces of the study (resumably), then write the table of all pieces kept for these settings."
-    import pandas as pd
-    if unknown := [p for p in parts if p not in PARTS]: raise ValueError(f"unknown part {unknown[0]!r}: use some of {', '.join(PARTS)}")
-    if unknown := [m for m in methods if m not in METHODS]: raise ValueError(f"unknown method {unknown[0]!r}: use some of {', '.join(METHODS)}")
-    if unknown := [f for f in fractions or () if f not in cfg.label_fractions]:
-        raise ValueError(f"unknown label fraction {unknown[0]:g}: use some of {', '.join(f'{f:g}' for f in cfg.label_fractions)}")
+    _known('part', parts, PARTS); _known('method', methods, METHODS)
+    fractions, g = tuple(fractions or cfg.label_fractions), '{:g}'.format
+    _known('label fraction', fractions, cfg.label_fractions, show=g, listed=g)
     work, results = Path(work), Path(results)
     if Path(data).resolve() != (work/'data').resolve():
         if (work/'data').exists() and not (work/'data').is_symlink(): raise ValueError(f"{work/'data'} holds other data: use another --work")
@@ -362,7 +366,7 @@ def run_study(
     train, val = load_prepared(work/'data', 'train', mmap=False), load_prepared(work/'data', 'val', mmap=False)
     if restored := restore_encoders(results, work): log(f"{len(restored)} encoder(s) restored from {results/'encoders'}")
     todo = [p for p in study_pieces(cfg, work, train, val, seeds, quiet, force)
-            if p.part in parts and p.method in methods and p.settings.get('finetune.label_fraction') in (None, *(fractions or cfg.label_fractions))
+            if p.part in parts and p.method in methods and p.settings.get('finetune.label_fraction', fractions[0]) in fractions
             and cached(results/'pieces'/p.part/f'{p.name}.json', p.settings, force=force) is None]
     runs = {pc.out: pc for p in todo if p.at is None for pc in p.needs if not encoder_path(pc).exists()}  # whole runs, not snapshots
     if len(runs) > 1: pretrain_side_by_side(list(runs.values()), jobs, force, log)

@@ -20,8 +20,9 @@ printf '%s\n' "random-joint 0" "random-frame 0" "random-joint 1" "unmasked 0" "r
   xargs -P 2 -L 1 bash -c 'OMP_NUM_THREADS=1 study --parts probes --methods "$0" --seeds "$1"'
 # 4. fine-tunes and training from scratch, one method, seed and label fraction per invocation, two at a time (one thread
 #    each). A 150-epoch fine-tune or training from scratch takes about 41 minutes on one thread with all 1,020 training
-#    sequences, 11 with 30 %, 4 with 10 % (the pieces' wall times), so the queue runs what the verdicts need first: 10 % labels for PSTL and from scratch (the 10 %-label target), then
-#    all labels for both at seed 0 (the pipeline check), then the rest, cheapest first
+#    sequences, 11 with 30 %, 4 with 10 % (the pieces' wall times), so the queue runs what the verdicts need first:
+#    10 % labels for PSTL and from scratch (the 10 %-label target), then all labels for both at seed 0 (the pipeline
+#    check), then the rest, cheapest first
 { for s in 0 1 2; do printf '%s\n' "supervised $s 0.1" "pstl $s 0.1"; done
   printf '%s\n' "supervised 0 1" "pstl 0 1" "skeletonbt 0 0.1" "skeletonbt 1 0.1" "skeletonbt 2 0.1"
   for s in 0 1 2; do printf '%s\n' "supervised $s 0.3" "pstl $s 0.3" "skeletonbt $s 0.3"; done
