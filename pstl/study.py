@@ -611,12 +611,14 @@ def plot_labels(table) -> 'plt.Figure':
                                                ('supervised', 'supervised', '--')) if len(s[(s.method == m) & (s.protocol == p)])]
     if not lines: return None
     fig, ax = plt.subplots(figsize=(6, 4))
+    hollow = False
     for m, p, style in lines:
         r = s[(s.method == m) & (s.protocol == p)].sort_values('label_fraction')
         x, one = 100 * r.label_fraction, r['count'] == 1
         ax.errorbar(x, r['mean'], yerr=r['std'].fillna(0), ls=style, marker='o', capsize=3, color=_COLOURS[m], label=f'{m} ({p})')
         ax.plot(x[one], r['mean'][one], 'o', mfc='white', color=_COLOURS[m])  # one seed: no spread to draw, so a hollow point
-    if any((s[(s.method == m) & (s.protocol == p)]['count'] == 1).any() for m, p, _ in lines):
+        hollow |= one.any()
+    if hollow:
         ax.plot([], [], 'o', mfc='white', color='0.4', ls='none', label='hollow point: one seed (no error bar)')
     ax.set_xscale('log'); ax.set_xticks([10, 30, 100], ['10%', '30%', '100%']); ax.set_xlabel('training labels used')
     ax.set_ylabel('top-1 %'); ax.legend(fontsize=8); ax.grid(alpha=0.3)
