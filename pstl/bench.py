@@ -14,17 +14,17 @@ import torch.nn.functional as F
 from torch import nn, Tensor
 
 from .graph import NTU25, LAYOUTS
-from .core import usable_cores
+from .core import usable_cores, _cpu_name
 from .data import SkeletonSet
 from .synthetic import make_synthetic
 from .encoder import STGCN, FastDropout
 from . import reference
-from .pretrain import PretrainConfig, PSTLModel, draw_views, step_loss, autocast, _optimizer, keep_freed_memory
+from .pretrain import PretrainConfig, PSTLModel, draw_views, step_loss, autocast, _optimizer, keep_freed_memory, cpu_flags, native_precision
 from .evaluate import extract_features, linear_probe
 
 # %% auto #0
-__all__ = ['PRODUCT_OPS', 'QUICK', 'CASES', 'PLANS', 'time_in_products', 'temporal_conv_rate', 'BenchConfig', 'measure', 'bench',
-           'read_bench_log', 'plot_bench']
+__all__ = ['PRODUCT_OPS', 'QUICK', 'CASES', 'PLANS', 'time_in_products', 'temporal_conv_rate', 'gemm_peak', 'BenchConfig',
+           'measure', 'bench', 'read_bench_log', 'plot_bench']
 
 # %% ../nbs/10_bench.ipynb #713cdcc8
 PRODUCT_OPS = {'aten::mkldnn_convolution', 'aten::convolution_backward', 'aten::_slow_conv2d_forward',
@@ -63,6 +63,22 @@ def temporal_conv_rate(
         return time.perf_counter() - t0
     once()  # oneDNN picks and caches its kernels on the first call
     return flop / float(np.median([once() for _ in range(repeats)])) / 1e9
+
+# %% ../nbs/10_bench.ipynb #f1b3deeb
+def gemm_peak(
+    n: int = 2048,  # the side of the square matrices
+    dtype=torch.float32,
+    repeats: int = 5,
+    device='cpu',
+) -> float:  # GFLOP/s, the best of `repeats`
+    "The rate of a large square matrix product on this machine: the ceiling the step's products are measured against."
+    dev = torch.device(device)
+    a, b = torch.randn(n, n, device=dev, dtype=dtype), torch.randn(n, n, device=dev, dtype=dtype)
+    def once():
+        _sync(dev); t0 = time.perf_counter(); a @ b; _sync(dev)
+        return time.perf_counter() - t0
+    once()
+    return 2 * n**3 / min(once() for _ in range(repeats)) / 1e9
 
 # %% ../nbs/10_bench.ipynb #239b6534
 @dataclass
@@ -148,6 +164,7 @@ def measure(plan: str, cfg: BenchConfig) -> dict:
         out['step_gflop'] = counter.get_total_flops() / 1e9
         out['temporal_conv_gflops_per_s'] = temporal_conv_rate(cfg.persons * cfg.batch_size, model.encoder.out_channels,
                                                                joints=layout.num_joints, device=device)
+        out['gemm_peak_gflops_per_s'] = gemm_peak(device=device)  # on the same threads, in the step's precision (float32)
     if device.type == 'cpu' and plan in ('fast', 'reference'): out.update(time_in_products(step))  # the profiler's CPU times say nothing of CUDA kernels
     if plan in ('fast', 'reference'): out.update(_time_linear_eval(plan, model.encoder, data, cfg))  # the other plans share fast's
     return out
@@ -195,8 +212,13 @@ def bench(
     log(f"pretraining step: batch {cfg.batch_size}, T=50, V={layout.num_joints}, M={cfg.persons}, projector {cfg.projector}, "
         f"{cfg.warmup} + {cfg.steps} timed steps; linear evaluation: {cfg.linear_epochs} epochs on {cfg.linear_samples} sequences; "
         f"device {cfg.device}")
+    flags = sorted(cpu_flags() & {'avx2', 'fma', 'avx512f', 'avx512_vnni', 'avx512_bf16', 'amx_bf16', 'amx_tile', 'neon', 'asimd', 'sve', 'bf16'})
+    cap = f", oneDNN capped at ONEDNN_MAX_CPU_ISA={os.environ['ONEDNN_MAX_CPU_ISA']}" if os.environ.get('ONEDNN_MAX_CPU_ISA') else ''
+    log(f"  instruction sets: {' '.join(flags) or 'not listed'} ({_cpu_name()}{cap})" if cfg.device == 'cpu' else f"  device: {torch.cuda.get_device_name(0)}")
     measured = {}
     for name in dict.fromkeys(['fast', *plans, 'reference']):
+        if name == 'bfloat16' and (lacks := native_precision('bfloat16', cfg.device)):
+            log(f"  {'bfloat16:':10s} skipped: {lacks} (emulated, it would only measure the emulation)"); continue
         m = measured[name] = _measure_in_subprocess(name, cfg)[0]
         log(f"  {name + ':':10s} {m['samples_per_s']:.2f} samples/s (steps {m['step_seconds']} s, after warm-up steps "
             f"{m['warmup_seconds']} s)" + (f", linear eval {m['linear_eval_seconds']:.1f} s" if 'linear_eval_seconds' in m else '')
@@ -206,7 +228,7 @@ def bench(
         if name == 'compiled': log(f"  {'':10s} first step, compilation included: {m['first_step_seconds']:.1f} s")
     fast, ref = measured['fast'], measured['reference']
     step_seconds, reference_step_seconds = cfg.batch_size / fast['samples_per_s'], cfg.batch_size / ref['samples_per_s']
-    summary = dict(device=cfg.device, batch_size=cfg.batch_size, projector=cfg.projector, layout=cfg.layout, persons=cfg.persons,
+    summary = dict(device=cfg.device, cpu_flags=flags, batch_size=cfg.batch_size, projector=cfg.projector, layout=cfg.layout, persons=cfg.persons,
                    threads=fast['threads'],
                    samples_per_s=round(fast['samples_per_s'], 3), reference_samples_per_s=round(ref['samples_per_s'], 3),
                    speedup=round(fast['samples_per_s'] / ref['samples_per_s'], 3),
@@ -226,10 +248,14 @@ def bench(
                        reference_product_seconds=round(ref['product_seconds'], 2),
                        product_gflops_per_s=round(fast['step_gflop'] / fast['product_seconds'], 1),
                        temporal_conv_gflops_per_s=round(fast['temporal_conv_gflops_per_s'], 1),
-                       products_only_speedup=round(reference_step_seconds / fast['product_seconds'], 3))
+                       products_only_speedup=round(reference_step_seconds / fast['product_seconds'], 3),
+                       gemm_peak_gflops_per_s=round(fast['gemm_peak_gflops_per_s'], 1),
+                       products_fraction_of_peak=round(fast['step_gflop'] / fast['product_seconds'] / fast['gemm_peak_gflops_per_s'], 3))
         log(f"  the library's products run at {summary['product_gflops_per_s']:.0f} GFLOP/s (the 256-channel temporal "
             f"convolution alone: {summary['temporal_conv_gflops_per_s']:.0f}); with everything else free, its step would be "
             f"{summary['products_only_speedup']:.2f} times the reference's")
+        log(f"  a 2048 x 2048 float32 product peaks at {summary['gemm_peak_gflops_per_s']:.0f} GFLOP/s on {fast['threads']} thread(s): "
+            f"the step's products run at {summary['products_fraction_of_peak']:.2f} of it; speed-up {summary['speedup']:.2f}x the authors' plan")
     if 'peak_cuda_mb' in fast: summary.update(peak_cuda_mb=fast['peak_cuda_mb'], reference_peak_cuda_mb=ref['peak_cuda_mb'])
     if processes > 1: summary['side_by_side'] = _side_by_side(cfg, processes, fast, log)
     return summary

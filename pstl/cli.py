@@ -4,7 +4,7 @@
 
 # %% ../nbs/09_cli.ipynb #ba5b5be5
 from __future__ import annotations
-import argparse, json, os, sys, time, warnings
+import argparse, contextlib, errno, hashlib, json, math, os, signal, sys, threading, time, warnings
 from pathlib import Path
 
 import numpy as np
@@ -12,11 +12,11 @@ import torch
 
 from .graph import LAYOUTS
 from .core import atomic_write, provenance, pick_device, check_writable, file_digest, kept_result
-from .data import SkeletonSet, load_prepared, fingerprint
+from .data import SkeletonSet, load_prepared, fingerprint, check_labels
 from .synthetic import write_synthetic, SYNTHETIC_CLASSES
 from .datasets import prepare_ntu, prepare_pku, prepare_nucla, NTU_BENCHMARKS, PREPARATION
 from .augment import STREAMS
-from .pretrain import PretrainConfig, METHODS, AUGMENT, CONVERSION, PRECISIONS, EXECUTION, pretrain, read_metrics, saved_config, config_differences, keep_freed_memory
+from .pretrain import PretrainConfig, METHODS, AUGMENT, CONVERSION, PRECISIONS, EXECUTION, check_precision, pretrain, read_metrics, saved_config, config_differences, keep_freed_memory
 from dataclasses import asdict, fields, replace
 from .encoder import STGCN
 from .evaluate import (load_encoder, save_classifier, extract_features, linear_probe, knn, finetune, FinetuneConfig, ensemble,
@@ -26,7 +26,8 @@ from .study import StudyConfig, PARTS, METHODS as STUDY_METHODS, run_study, targ
 from .bench import BenchConfig, QUICK, CASES, PLANS, bench
 
 # %% auto #0
-__all__ = ['FLAG_RULES', 'COMMANDS', 'parser', 'run', 'main', 'checked', 'config_flags', 'config_from', 'evaluation', 'demo']
+__all__ = ['FLAG_RULES', 'COMMANDS', 'parser', 'run', 'main', 'Stopped', 'checked', 'config_flags', 'config_from', 'result_name',
+           'evaluation', 'demo']
 
 # %% ../nbs/09_cli.ipynb #e75ca480
 class _Parser(argparse.ArgumentParser):
@@ -50,21 +51,41 @@ def main(argv=None):
     args = parser().parse_args(argv)
     keep_freed_memory()  # the command's process is its own: glibc keeps freed memory for the next step (06_pretrain)
     name = f"pstl {args.command}"
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), _signals_interrupt():
         warnings.showwarning = lambda message, *_, **__: print(f"{name}: warning: {message}", file=sys.stderr)
         try: run(args)
-        except KeyboardInterrupt:
-            print(f"{name}: interrupted{_after_interrupt(args)}", file=sys.stderr)
-            raise SystemExit(130)
+        except KeyboardInterrupt as e:
+            how = f"stopped by {e.args[0]}" if isinstance(e, Stopped) else 'interrupted'
+            print(f"{name}: {how}{_after_interrupt(args)}", file=sys.stderr)
+            raise SystemExit(128 + (e.args[1] if isinstance(e, Stopped) else signal.SIGINT))
         except (ValueError, OSError, FloatingPointError) as e:
-            print(f"{name}: error: {_one_line(e)}", file=sys.stderr)
+            print(f"{name}: error: {_one_line(e)}{_after_full_disk(args, e)}", file=sys.stderr)
             raise SystemExit(2)
 
 # %% ../nbs/09_cli.ipynb #2391f124
+class Stopped(KeyboardInterrupt):
+    "A termination signal (SIGTERM, SIGHUP) turned into an interrupt: (its name, its number)."
+
+@contextlib.contextmanager
+def _signals_interrupt():
+    "While a command runs, SIGTERM and SIGHUP stop it as Ctrl-C does: the same cleanup, the same one line (a scheduler, `kill`, a closed terminal)."
+    def stop(signum, frame): raise Stopped(signal.Signals(signum).name, signum)
+    if threading.current_thread() is not threading.main_thread(): yield; return  # signals reach the main thread only
+    kept = {s: signal.signal(s, stop) for s in (signal.SIGTERM, signal.SIGHUP)}
+    try: yield
+    finally:
+        for s, handler in kept.items(): signal.signal(s, handler)
+
 def _one_line(e: Exception) -> str:
     "An error as the user should read it: an OS error as 'file: reason', any other as the first line of its message."
     text = f"{e.filename}: {e.strerror}" if isinstance(e, OSError) and e.filename and e.strerror else str(e)
     return text.strip().splitlines()[0] if text.strip() else type(e).__name__
+
+def _after_full_disk(args, e: Exception) -> str:
+    "How to go on once a full disk stopped `pstl pretrain`: the checkpoint it kept, the command that continues."
+    if args.command != 'pretrain' or not (isinstance(e, OSError) and e.errno == errno.ENOSPC): return ''
+    if not (Path(args.out)/'checkpoint.pt').exists(): return '; free some space, then run the same command again'
+    return f"; free some space, then continue with: pstl pretrain --out {args.out} --resume"
 
 def _after_interrupt(args) -> str:
     "What an interrupted command keeps, and how to go on: for pretrain, the epochs its checkpoint holds and the command that continues."
@@ -86,6 +107,7 @@ def checked(
     def parse(text: str):
         try: value = kind(text)
         except ValueError: raise argparse.ArgumentTypeError(f"{text!r} is not {'a whole number' if kind is int else 'a number'}") from None
+        if not math.isfinite(value): raise argparse.ArgumentTypeError(f"{text}: must be a finite number")
         if low is not None and value < low: raise argparse.ArgumentTypeError(f"{text}: must be at least {low}")
         if above is not None and value <= above: raise argparse.ArgumentTypeError(f"{text}: must be above {above}")
         if high is not None and value > high: raise argparse.ArgumentTypeError(f"{text}: must be at most {high}")
@@ -190,10 +212,11 @@ def _pretrain_flags(p):
     p.add_argument('--drop-last', action='store_true', help="leave out each epoch's last, partial batch (the authors keep it)")
     p.add_argument('--seed', type=int, default=d.seed)
     p.add_argument('--device', default=d.device)
-    p.add_argument('--amp', action='store_true', help='mixed precision: float16 with a gradient scaler (CUDA)')
     p.add_argument('--compile', action='store_true', help="torch.compile the step: about 1.3 times faster on a GPU after minutes of compiling, slower on a CPU (10_bench)")
     p.add_argument('--precision', default=d.precision, choices=PRECISIONS,
-                   help="bfloat16: forward under bfloat16 autocast, about 1.5 times faster on CPUs with AVX-512 BF16 (a departure: 08_missing_joints)")
+                   help="float32: the authors'; bfloat16: forward under bfloat16 autocast, about 1.5 times faster where the CPU has AVX-512 BF16 "
+                        "or AMX, or on a GPU; float16: float16 autocast with a gradient scaler (CUDA); the departures table of 06_pretrain")
+    p.add_argument('--force-precision', action='store_true', help="run --precision even where this machine only emulates it (many times slower)")
     p.add_argument('--quiet', action='store_true', help='no progress bars')
     _document(p, d)
 
@@ -226,13 +249,16 @@ def _config(a) -> PretrainConfig:
                           warmup_epochs=a.warmup_epochs, batch_size=a.batch_size, lr=a.lr, weight_decay=a.weight_decay,
                           mask_joint=a.mask_joint, mask_frame=a.mask_frame, projector_dims=(a.projector_dim,) * 3, lambd=a.lambd,
                           per_sample_augment=a.per_sample_augment, augment=a.augment, stream_conversion=a.stream_conversion,
-                          drop_last=a.drop_last, seed=a.seed, device=a.device, amp=a.amp, precision=a.precision, compile=a.compile, quiet=a.quiet)
+                          drop_last=a.drop_last, seed=a.seed, device=a.device, precision=a.precision, compile=a.compile, quiet=a.quiet)
 
 def _run_pretrain(args) -> dict:
     cfg = _config(args)
     if args.resume and (Path(args.out)/'checkpoint.pt').exists():  # the run's own settings, with each flag given away from its default (pretrain names any clash)
         given = {f.name for f in fields(cfg) if getattr(cfg, f.name) != getattr(PretrainConfig(data=args.data, out=args.out), f.name)}
-        cfg = replace(saved_config(args.out), **{k: getattr(cfg, k) for k in given - {'data'} | set(EXECUTION)})
+        # the run is the folder named now, wherever it was started; --data, when given, points it at its data (pretrain checks it is the same)
+        cfg = replace(saved_config(args.out), out=args.out, **{k: getattr(cfg, k) for k in given | set(EXECUTION)},
+                      **({'data': args.data} if args.data else {}))
+    check_precision(cfg.precision, pick_device(cfg.device), args.force_precision)
     out = pretrain(cfg, resume=args.resume, until=args.until)
     if int(os.environ.get('RANK', 0)) == 0:
         done = (out/'encoder.pt').exists() and (args.until or cfg.epochs) >= cfg.epochs
@@ -267,6 +293,17 @@ def _report(result, path, kept=False):
     print(' '.join(f"{k}={result[k]:.2f}" if isinstance(result[k], float) else f"{k}={result[k]}" for k in keys),
           f"-> {path}" + (' (kept: made by the same inputs and settings; --force redoes it)' if kept else ''))
 
+# %% ../nbs/09_cli.ipynb #d66cf9f2
+def result_name(
+    protocol: str,  # 'linear', 'knn', 'finetune', 'semi-0.1', 'ensemble', ...
+    stream: str,  # the stream evaluated
+    val_fingerprint: str,  # the validation split's `fingerprint`
+    settings: dict,  # every other setting that changes the result (the probe's seed, epochs, lr, ...)
+) -> str:
+    "A result's file name, from everything that made it: results of other seeds or settings sit side by side, none replaces another."
+    digest = hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:8]
+    return f"{protocol}_{stream}_{val_fingerprint[:8]}_{digest}.json"
+
 # %% ../nbs/09_cli.ipynb #e6e1e356
 def evaluation(
     command: str,  # the command, for its messages
@@ -284,10 +321,11 @@ def evaluation(
         print(f"pstl {command}: note: {weights} was trained on the {trained} stream; it is evaluated on {stream}, as --stream asks", file=sys.stderr)
     stream = stream or trained or 'joint'
     train, val = load_prepared(data, 'train'), load_prepared(data, 'val')
+    check_labels(train, val, data)
     made_by = dict(protocol=protocol, stream=stream, weights=file_digest(weights) if weights else None, trained_stream=trained,
                    data=dict(train=fingerprint(train), val=fingerprint(val)), **settings)
     folder = check_writable(out or Path(weights).parent)
-    path = folder/f"{protocol}_{stream}_{made_by['data']['val'][:8]}.json"  # named by what made it: no run overwrites another's
+    path = folder/result_name(protocol, stream, made_by['data']['val'], settings)  # named by what made it: no run overwrites another's
     return dict(encoder=encoder, stream=stream, train=train, val=val, made_by=made_by, path=path,
                 inputs=dict(data=str(data), weights=str(weights) if weights else None), kept=kept_result(path, made_by, force))
 
@@ -370,7 +408,8 @@ def _run_ensemble(args) -> dict:
             _report(job['kept'], job['path'], kept=True); logits.append(np.load(saved))
         else: logits.append(_evaluate({**job, 'kept': None}, lambda job: _linear(job, settings), t0)['logits'])
     made_by = dict(protocol='ensemble', weights=digests, fusion=list(args.fusion), probe=protocol, data=jobs[0]['made_by']['data'], **settings)
-    path = check_writable(args.out or Path(args.weights[0]).parent)/f"ensemble_{made_by['data']['val'][:8]}.json"
+    path = check_writable(args.out or Path(args.weights[0]).parent)/result_name('ensemble', 'fused', made_by['data']['val'],
+                                                                               {k: v for k, v in made_by.items() if k != 'data'})
     job = dict(kept=kept_result(path, made_by, args.force), path=path, made_by=made_by, inputs=dict(data=str(args.data), weights=args.weights))
     return _evaluate(job, lambda job: ensemble(logits, jobs[0]['val'].labels, args.fusion), t0)
 
@@ -391,6 +430,7 @@ def _add_study(sub):
                    help="the label fractions whose fine-tunes and trainings from scratch to compute now (default: all of --label-fractions)")
     p.add_argument('--quiet', action='store_true', help='no progress bars')
     p.add_argument('--force', action='store_true', help='recompute pieces kept with other settings')
+    p.add_argument('--force-precision', action='store_true', help="run --precision even where this machine only emulates it (many times slower)")
     p.add_argument('--jobs', type=FLAG_RULES['threads'], default=0,
                    help='pretraining runs trained side by side, sharing the cores (default 0: one per core on a CPU, one on a GPU)')
     config_flags(p, StudyConfig)
@@ -403,7 +443,7 @@ def _run_study(args) -> dict:
         if not (data/'val_label.pkl').exists(): prepare_nucla(args.raw, data, quiet=args.quiet)
     elif not (data := args.data): raise ValueError("study prepared needs --data, a prepared data directory")
     table = run_study(data, args.work, args.results, config_from(args, StudyConfig), args.parts, tuple(args.seeds), args.methods,
-                      args.force, args.quiet, jobs=args.jobs, fractions=args.fractions)
+                      args.force, args.quiet, jobs=args.jobs, fractions=args.fractions, force_precision=args.force_precision)
     print(targets(table).to_string(index=False), f"\n-> {Path(args.results)/'results.csv'}")
     return dict(table=table)
 

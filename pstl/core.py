@@ -4,15 +4,15 @@
 
 # %% ../nbs/00_core.ipynb #905d2460
 from __future__ import annotations
-import hashlib, inspect, json, os, re, tempfile
+import contextlib, errno, hashlib, inspect, json, os, re, tempfile
 from pathlib import Path
 
 import numpy as np
 from fastcore.docments import ShowDocRenderer, docments
 
 # %% auto #0
-__all__ = ['atomic_write', 'check_writable', 'file_digest', 'differences', 'kept_result', 'provenance', 'rotation_matrix',
-           'pick_device', 'usable_cores', 'progress', 'markdown_table', 'ApiDoc']
+__all__ = ['LOCK_NAME', 'atomic_write', 'check_writable', 'file_digest', 'differences', 'kept_result', 'claim_folder',
+           'provenance', 'rotation_matrix', 'pick_device', 'usable_cores', 'progress', 'markdown_table', 'ApiDoc']
 
 # %% ../nbs/00_core.ipynb #6869657e
 def _umask() -> int:
@@ -34,10 +34,21 @@ def atomic_write(
             write(f)
             f.flush(); os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
+        full = isinstance(e, Exception) and _disk_full(e, path.parent)
         if os.path.exists(tmp): os.unlink(tmp)
+        if full: raise OSError(errno.ENOSPC, 'no space left on the device (the file kept its last whole version)', str(path)) from None
         raise
     return path
+
+def _disk_full(e: Exception, folder) -> bool:
+    "Whether `e`, or an error it arose from (torch.save's writer hides it), is a full disk; or the disk of `folder` is (almost) full."
+    while e is not None:
+        if isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT): return True
+        e = e.__cause__ or e.__context__
+    try: st = os.statvfs(folder)
+    except OSError: return False
+    return st.f_bavail * st.f_frsize < 1 << 16
 
 # %% ../nbs/00_core.ipynb #07118b56
 def check_writable(
@@ -85,6 +96,36 @@ def kept_result(
     if diff := differences(kept['made_by'], made_by):
         raise FileExistsError(f"{path} was made by other inputs or settings ({'; '.join(diff)}): pass --force to redo it, or choose another --out")
     return kept
+
+# %% ../nbs/00_core.ipynb #0715b03b
+LOCK_NAME = '.pstl-lock'  # the file a command holds in the folder it writes
+
+@contextlib.contextmanager
+def claim_folder(
+    folder,  # the folder this command writes (created if needed)
+    what: str = 'run',  # what the folder holds, for the message
+):
+    "Hold `folder` for this process while the block runs: a second claim, by any process, stops at once with a one-line error naming the holder."
+    import fcntl
+    folder = check_writable(folder)
+    created = not folder.exists()
+    folder.mkdir(parents=True, exist_ok=True)
+    lock = folder/LOCK_NAME
+    while True:
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666)
+        try: fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            holder = os.pread(fd, 64, 0).decode(errors='replace').strip() or 'another process'
+            os.close(fd)
+            if created: folder.rmdir()
+            raise BlockingIOError(f"{folder}: another command is writing this {what} ({holder}): wait for it, or choose another folder") from None
+        if os.path.exists(lock) and os.stat(lock).st_ino == os.fstat(fd).st_ino: break  # not a file the last holder removed meanwhile
+        os.close(fd)
+    os.ftruncate(fd, 0); os.pwrite(fd, f"pid {os.getpid()}".encode(), 0)
+    try: yield folder
+    finally:
+        os.unlink(lock); os.close(fd)
+        if created and not any(folder.iterdir()): folder.rmdir()  # a command that wrote nothing leaves no folder behind
 
 # %% ../nbs/00_core.ipynb #cc64e43d
 def _cpu_name() -> str:

@@ -13,9 +13,9 @@ from .graph import Layout, NTU25
 from .core import atomic_write, check_writable, kept_result, provenance
 
 # %% auto #0
-__all__ = ['PREPARED_DATA', 'PREPARED_FILES', 'SkeletonSet', 'position_file', 'label_file', 'save_layout', 'load_layout',
-           'save_prepared', 'load_prepared', 'fingerprint', 'claim_prepared', 'record_prepared',
-           'label_fraction_indices']
+__all__ = ['FARTHEST', 'PREPARED_DATA', 'PREPARED_FILES', 'RUN_FILES', 'SkeletonSet', 'position_file', 'label_file',
+           'save_layout', 'load_layout', 'save_prepared', 'read_labels', 'load_prepared', 'check_labels', 'fingerprint',
+           'claim_prepared', 'record_prepared', 'label_fraction_indices']
 
 # %% ../nbs/01_data.ipynb #b00cd49a
 @dataclass
@@ -81,10 +81,58 @@ def save_prepared(
     return Path(path)
 
 # %% ../nbs/01_data.ipynb #dec46c94
+FARTHEST = 1e6  # no skeleton's coordinate is this far from its centre, in metres, millimetres or pixels
+
 def _check_finite(data, f, chunk=1024):
+    "Every value finite and within `FARTHEST`, read a chunk at a time; a one-line error naming the first sample that is not."
     for start in range(0, len(data), chunk):
-        ok = np.isfinite(data[start:start + chunk]).reshape(min(chunk, len(data) - start), -1).all(1)
+        block = np.asarray(data[start:start + chunk]).reshape(min(chunk, len(data) - start), -1)
+        ok = np.isfinite(block).all(1)
         if not ok.all(): raise ValueError(f"{f}: sample {start + int(np.argmin(ok))} has non-finite values (NaN or inf)")
+        near = (np.abs(block) <= FARTHEST).all(1)
+        if not near.all():
+            i = int(np.argmin(near))
+            raise ValueError(f"{f}: sample {start + i} has a coordinate of {np.abs(block[i]).max():.3g}, far outside any skeleton's "
+                             f"range (at most {FARTHEST:g}): not skeleton coordinates")
+
+# %% ../nbs/01_data.ipynb #32a09490
+_NUMPY_PIECES = {(m, n) for m in ('numpy.core.multiarray', 'numpy._core.multiarray') for n in ('_reconstruct', 'scalar')} | {
+    ('numpy', 'ndarray'), ('numpy', 'dtype'), ('_codecs', 'encode')}  # what pickled numpy arrays and scalars are rebuilt from
+
+class _LabelUnpickler(pickle.Unpickler):
+    "Plain containers, strings, numbers and numpy arrays only: any other object a pickle names is refused, not built."
+    def find_class(self, module, name):
+        if (module, name) in _NUMPY_PIECES: return super().find_class(module, name)
+        raise pickle.UnpicklingError(f"it names {module}.{name}, which a label file has no use for")
+
+def read_labels(
+    path,  # a `{split}_label.pkl`: a pickled (sample names, labels) pair
+) -> tuple:  # (names: list of str, labels: (N,) integer array)
+    "The names and labels of a label file, read as data: a pickle that would build any other object is refused, never run."
+    try:
+        with open(path, 'rb') as fh: pair = _LabelUnpickler(fh).load()
+    except pickle.UnpicklingError as e: raise ValueError(f"{path}: refused: {e}") from None
+    except Exception as e: raise ValueError(f"{path}: expected a pickled (sample_names, labels) pair ({type(e).__name__}: {e})") from None
+    if not (isinstance(pair, (tuple, list)) and len(pair) == 2):
+        raise ValueError(f"{path}: expected a pickled (sample_names, labels) pair, found {type(pair).__name__}")
+    names, labels = pair
+    if isinstance(names, np.ndarray): names = names.tolist()
+    if not isinstance(names, (list, tuple)) or not all(isinstance(n, str) for n in names):
+        raise ValueError(f"{path}: the sample names must be strings")
+    labels = np.asarray(labels)
+    if labels.dtype == object or (len(labels) and not np.issubdtype(labels.dtype, np.integer)):
+        raise ValueError(f"{path}: labels must be non-negative integers")
+    return list(names), labels
+
+# %% ../nbs/01_data.ipynb #8c47954b
+def _check_record(path):
+    "A data folder's `prepared.json`, when there is one, must be a readable record: a one-line error saying how to redo it."
+    f = Path(path)/'prepared.json'
+    if not f.exists(): return
+    try: record = json.loads(f.read_text())
+    except (OSError, ValueError) as e: record = e
+    if not isinstance(record, dict) or 'made_by' not in record:
+        raise ValueError(f"{f}: unreadable record of what made this data: prepare it again with --force (or remove the file)")
 
 # %% ../nbs/01_data.ipynb #0299b5f4
 def load_prepared(
@@ -108,17 +156,32 @@ def load_prepared(
         raise ValueError(f"{pf}: {data.shape[3]} joints, but the layout {layout.name} has {layout.num_joints}")
     if data.dtype != np.float32: raise ValueError(f"{pf}: dtype {data.dtype}, expected float32")
     _check_finite(data, pf)
-    try:
-        with open(lf, 'rb') as fh: names, labels = pickle.load(fh)
-    except Exception as e: raise ValueError(f"{lf}: expected a pickled (sample_names, labels) pair ({e})") from None
-    labels = np.asarray(labels)
+    names, labels = read_labels(lf)
     if labels.ndim != 1 or len(labels) != len(data) or len(names) != len(data):
         raise ValueError(f"{lf}: {len(names)} names and {labels.size} labels for {len(data)} sequences in {pf.name}")
     if len(labels) and (not np.issubdtype(labels.dtype, np.integer) or labels.min() < 0):
         raise ValueError(f"{lf}: labels must be non-negative integers")
     if num_classes is not None and len(labels) and labels.max() >= num_classes:
         raise ValueError(f"{lf}: label {labels.max()} is out of range for {num_classes} classes")
+    if not len(labels): raise ValueError(f"{pf}: no {split} sequences (an empty split)")
+    _check_record(path)
     return SkeletonSet(data, labels.astype(np.int64), list(names), layout)
+
+# %% ../nbs/01_data.ipynb #cb01223b
+def check_labels(
+    train: SkeletonSet,  # the training split
+    val: SkeletonSet,  # the split evaluated
+    path,  # the data directory, for the message
+) -> int:  # the number of classes
+    "The number of classes, after checking that every class has training sequences and that the test labels are among them."
+    classes = np.unique(train.labels)
+    if len(classes) and classes[-1] + 1 != len(classes):
+        gap = int(np.setdiff1d(np.arange(classes[-1] + 1), classes)[0])
+        raise ValueError(f"{label_file(path, 'train')}: labels run to {classes[-1]} but no training sequence has label {gap}: "
+                         f"labels must be 0 to K-1, each with training sequences")
+    if len(val.labels) and (top := int(val.labels.max())) >= len(classes):
+        raise ValueError(f"{label_file(path, 'val')}: label {top} is not among the training split's {len(classes)} classes (0 to {len(classes) - 1})")
+    return len(classes)
 
 # %% ../nbs/01_data.ipynb #1e114d1a
 def fingerprint(
@@ -134,6 +197,7 @@ def fingerprint(
 # %% ../nbs/01_data.ipynb #26f57265
 PREPARED_DATA = ('train_position.npy', 'train_label.pkl', 'val_position.npy', 'val_label.pkl', 'layout.json')  # every preparation writes these
 PREPARED_FILES = PREPARED_DATA + ('prepared.json', 'synthetic.json', 'skipped.txt')  # what a preparation may leave in its folder
+RUN_FILES = ('config.json', 'checkpoint.pt', 'metrics.jsonl', 'encoder.pt')  # what marks a pretraining run's folder
 
 def claim_prepared(
     out,  # the data directory about to be written
@@ -142,6 +206,8 @@ def claim_prepared(
 ) -> dict:
     "Before preparing: the record of the same data already in `out` (reuse it) or None (write it); a one-line error if `out` holds other data."
     out = check_writable(out)
+    if run := next((f for f in RUN_FILES if (out/f).exists()), None):
+        raise FileExistsError(f"{out} holds a pretraining run ({run}), not prepared data: a folder holds one kind of thing; choose another --out")
     if not any((out/f).exists() for f in PREPARED_FILES): return None
     if not force and not (out/'prepared.json').exists():
         raise FileExistsError(f"{out} already holds prepared data that does not say what made it: pass --force to replace it, or choose another --out")

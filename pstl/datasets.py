@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 from .graph import Layout, NTU25, KINECT20
-from .core import atomic_write, rotation_matrix
+from .core import atomic_write, rotation_matrix, claim_folder
 from .data import SkeletonSet, save_prepared, claim_prepared, record_prepared
 
 # %% auto #0
@@ -181,24 +181,25 @@ def write_prepared_splits(
     "Prepare every sample, then write `train_*`/`val_*`, `layout.json`, (if any) `skipped.txt` and `prepared.json`."
     from tqdm.auto import tqdm
     made_by = dict(made_by or {}, frames=frames, max_persons=max_persons, layout=layout.name, skip_bad=skip_bad, centre=centre, turn=turn)
-    if kept := claim_prepared(out, made_by, force): return dict(kept['counts'], reused=True)
-    splits, skipped = {'train': ([], [], []), 'val': ([], [], [])}, []
-    for name, split, label, load in tqdm(samples, total=total, disable=quiet, desc='preparing', dynamic_ncols=True):
-        try: arr = prepare_sequence(load(), layout, frames, max_persons, name, centre, turn)
-        except (ValueError, OSError) as e:
-            if not skip_bad: raise ValueError(f"{e} (pass --skip-bad to leave bad samples out)") from None
-            skipped.append(f"{name}\t{e}"); continue
-        data, labels, names = splits[split]
-        data.append(arr); labels.append(label); names.append(name)
-    counts = {s: len(v[0]) for s, v in splits.items()}
-    if not any(counts.values()): raise ValueError("no sample was prepared: nothing written")
-    (Path(out)/'prepared.json').unlink(missing_ok=True)  # no record while the data is being replaced
-    for split, (data, labels, names) in splits.items():
-        array = np.stack(data) if data else np.zeros((0, 3, frames, layout.num_joints, max_persons), np.float32)
-        save_prepared(SkeletonSet(array, np.asarray(labels, dtype=np.int64), names, layout), out, split)
-    if skipped: atomic_write(Path(out)/'skipped.txt', lambda f: f.write(('\n'.join(skipped) + '\n').encode()))
-    record_prepared(out, made_by, dict(counts, skipped=len(skipped)), ('skipped.txt',) if skipped else ())
-    return dict(counts, skipped=len(skipped))
+    with claim_folder(out, 'prepared data'):
+        if kept := claim_prepared(out, made_by, force): return dict(kept['counts'], reused=True)
+        splits, skipped = {'train': ([], [], []), 'val': ([], [], [])}, []
+        for name, split, label, load in tqdm(samples, total=total, disable=quiet, desc='preparing', dynamic_ncols=True):
+            try: arr = prepare_sequence(load(), layout, frames, max_persons, name, centre, turn)
+            except (ValueError, OSError) as e:
+                if not skip_bad: raise ValueError(f"{e} (pass --skip-bad to leave bad samples out)") from None
+                skipped.append(f"{name}\t{e}"); continue
+            data, labels, names = splits[split]
+            data.append(arr); labels.append(label); names.append(name)
+        counts = {s: len(v[0]) for s, v in splits.items()}
+        if not any(counts.values()): raise ValueError("no sample was prepared: nothing written")
+        (Path(out)/'prepared.json').unlink(missing_ok=True)  # no record while the data is being replaced
+        for split, (data, labels, names) in splits.items():
+            array = np.stack(data) if data else np.zeros((0, 3, frames, layout.num_joints, max_persons), np.float32)
+            save_prepared(SkeletonSet(array, np.asarray(labels, dtype=np.int64), names, layout), out, split)
+        if skipped: atomic_write(Path(out)/'skipped.txt', lambda f: f.write(('\n'.join(skipped) + '\n').encode()))
+        record_prepared(out, made_by, dict(counts, skipped=len(skipped)), ('skipped.txt',) if skipped else ())
+        return dict(counts, skipped=len(skipped))
 
 # %% ../nbs/01b_datasets.ipynb #c13cb531
 NTU_MISSING_LISTS = {'60': 'NTU_RGBD_samples_with_missing_skeletons.txt', '120': 'NTU_RGBD120_samples_with_missing_skeletons.txt'}

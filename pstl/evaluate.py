@@ -34,7 +34,9 @@ def _read_weights(weights, device) -> tuple:
     blob = load_checkpoint(weights, device)
     if isinstance(blob, dict) and {'model', 'optimizer', 'epoch'} <= set(blob):
         raise ValueError(f"{weights}: a pretraining checkpoint, not an encoder: use the encoder.pt pretraining writes when it ends")
-    if isinstance(blob, dict) and not ('state_dict' in blob and 'layout' in blob) and any('st_gcn_networks.' in k for k in blob):
+    if not isinstance(blob, dict):
+        raise ValueError(f"{weights}: not an encoder file: it holds a bare {type(blob).__name__}, not the weights and settings pstl writes")
+    if not ('state_dict' in blob and 'layout' in blob) and any('st_gcn_networks.' in str(k) for k in blob):
         return _read_published(weights, blob, device)
     try:
         encoder = STGCN(Layout.from_dict(blob['layout']), hidden_channels=blob['hidden_channels'], out_channels=blob['feature_dim'])

@@ -4,7 +4,7 @@
 
 # %% ../nbs/06_pretrain.ipynb #5e4ccdd2
 from __future__ import annotations
-import ctypes, dataclasses, json, math, os, sys, time
+import contextlib, ctypes, dataclasses, json, math, os, sys, time, warnings
 from dataclasses import dataclass, asdict
 from pathlib import Path
 
@@ -16,8 +16,8 @@ import torch.nn.functional as F
 from torch.utils.data import DistributedSampler
 
 from .graph import Layout
-from .core import atomic_write, pick_device, progress, differences, check_writable
-from .data import SkeletonSet, load_prepared
+from .core import atomic_write, pick_device, progress, differences, check_writable, claim_folder
+from .data import SkeletonSet, load_prepared, fingerprint, PREPARED_DATA
 from .augment import augment, to_stream, STREAMS
 from .masks import (central_spatial_mask, random_joint_mask, motion_attention_temporal_mask, random_frame_mask,
                         select_frames, _check_mask_joint, _check_mask_frame)
@@ -26,13 +26,14 @@ from .loss import BarlowTwins
 
 # %% auto #0
 __all__ = ['METHODS', 'AUGMENT', 'PRECISIONS', 'EXECUTION', 'CONVERSION', 'PretrainConfig', 'check_config', 'learning_rate',
-           'draw_views', 'PSTLModel', 'step_loss', 'plot_method', 'save_encoder', 'saved_config', 'config_differences',
-           'error_line', 'load_checkpoint', 'read_metrics', 'epoch_steps', 'autocast', 'pretrain', 'keep_freed_memory']
+           'draw_views', 'PSTLModel', 'step_loss', 'plot_method', 'save_encoder', 'current_settings', 'saved_config',
+           'config_differences', 'error_line', 'load_checkpoint', 'read_metrics', 'epoch_steps', 'autocast',
+           'cpu_flags', 'native_precision', 'product_slowdown', 'check_precision', 'pretrain', 'keep_freed_memory']
 
 # %% ../nbs/06_pretrain.ipynb #9e5a0a54
 METHODS = ('pstl', 'skeletonbt', 'random-joint', 'random-frame', 'unmasked')  # the last three: the paper's ablations, and PSTL without masks
 AUGMENT = ('per-stream', 'shared')
-PRECISIONS = ('float32', 'bfloat16')
+PRECISIONS = ('float32', 'bfloat16', 'float16')  # the authors'; bfloat16 autocast; float16 autocast with a gradient scaler (CUDA)
 EXECUTION = ('quiet', 'device', 'compile')  # settings of how a run executes, not of what it computes: a resume may change them
 CONVERSION = ('first', 'last')
 
@@ -62,9 +63,8 @@ class PretrainConfig:
     feature_dim: int = 256
     seed: int = 0
     device: str = 'auto'  # 'auto' (CUDA when present), 'cpu' or 'cuda'
-    amp: bool = False  # mixed precision on CUDA (float16 with a gradient scaler)
     compile: bool = False  # torch.compile the step's model (inductor): same math; how it runs, not what it computes (10_bench)
-    precision: str = 'float32'  # 'float32', as the authors; 'bfloat16': forward under bfloat16 autocast (CPUs with AVX-512 BF16 or AMX, GPUs), a departure
+    precision: str = 'float32'  # 'float32', as the authors; 'bfloat16': forward under bfloat16 autocast (CPUs with AVX-512 BF16 or AMX, GPUs); 'float16': float16 autocast and a gradient scaler (CUDA); both departures
     quiet: bool = False  # no progress bar
     snapshot_epochs: tuple = ()  # also write encoder_epoch{N}.pt after each of these epochs (to probe a long run part-way)
 
@@ -84,7 +84,6 @@ def check_config(cfg: PretrainConfig, train: SkeletonSet, world_size: int = 1):
         raise ValueError(f"batch size {cfg.batch_size} must split into equal slices of at least 2 over the {world_size} processes")
     if cfg.epochs < 1: raise ValueError(f"epochs must be at least 1, got {cfg.epochs}")
     if cfg.precision not in PRECISIONS: raise ValueError(f"unknown precision {cfg.precision!r}: use one of {', '.join(PRECISIONS)}")
-    if cfg.amp and cfg.precision != 'float32': raise ValueError("--amp (float16 on CUDA) and --precision bfloat16 exclude each other: choose one")
     if min(cfg.projector_dims) < 1: raise ValueError(f"projector widths {cfg.projector_dims}: each must be at least 1")
     if cfg.lr < 0 or cfg.weight_decay < 0 or cfg.lambd < 0: raise ValueError(f"lr={cfg.lr}, weight_decay={cfg.weight_decay}, lambd={cfg.lambd}: none may be negative")
     if not 0 <= cfg.warmup_epochs < cfg.epochs: raise ValueError(f"warmup_epochs={cfg.warmup_epochs} must be below epochs={cfg.epochs}")
@@ -190,10 +189,16 @@ def save_encoder(path, encoder: STGCN, stream: str = 'joint', method: str = 'pst
                 feature_dim=encoder.out_channels, stream=stream, method=method, **extra)
     atomic_write(path, lambda f: torch.save(blob, f))
 
+def current_settings(saved: dict) -> dict:
+    "Settings written before `amp` was folded into `precision` (`amp=True` is `precision='float16'`), in today's names."
+    saved = dict(saved)
+    if saved.pop('amp', False): saved['precision'] = 'float16'
+    return saved
+
 def saved_config(out) -> PretrainConfig:
     "The settings a run directory was started with (its `config.json`)."
     path = Path(out)/'config.json'
-    try: return PretrainConfig(**json.loads(path.read_text()))
+    try: return PretrainConfig(**current_settings(json.loads(path.read_text())))
     except FileNotFoundError: raise FileNotFoundError(f"{path}: missing; {out} holds no pstl run") from None
     except (ValueError, TypeError) as e: raise ValueError(f"{path}: not a pstl run configuration ({type(e).__name__}: {e})") from None
 
@@ -235,28 +240,41 @@ def _wrap_ddp(model: nn.Module, device) -> nn.Module:
 # %% ../nbs/06_pretrain.ipynb #d90e40c6
 def _write_json(path, obj): atomic_write(path, lambda f: f.write(json.dumps(obj, indent=1).encode()))
 
+def _metric_rows(path) -> list:
+    "The rows of a `metrics.jsonl`; a torn last line (a run killed while writing it) is left out, any other bad line named."
+    lines = [l for l in path.read_text().splitlines() if l.strip()] if path.exists() else []
+    rows = []
+    for i, line in enumerate(lines):
+        try: rows.append(json.loads(line)); assert isinstance(rows[-1], dict) and 'epoch' in rows[-1]
+        except (ValueError, AssertionError):
+            if i == len(lines) - 1: break  # torn while being written: its epoch is not in the checkpoint either
+            raise ValueError(f"{path}: line {i + 1} is not a metrics row (the file was edited or damaged)") from None
+    return rows
+
 def _rewrite_metrics(path, before_epoch):
-    "Keep only the metric lines of epochs already in the checkpoint (a killed run may have written one more)."
-    lines = [l for l in path.read_text().splitlines() if l.strip() and json.loads(l)['epoch'] < before_epoch] if path.exists() else []
-    atomic_write(path, lambda f: f.write(''.join(l + '\n' for l in lines).encode()))
+    "Keep only the metric lines of epochs already in the checkpoint (a killed run may have written one more, or half of one)."
+    rows = [r for r in _metric_rows(path) if r['epoch'] < before_epoch]
+    atomic_write(path, lambda f: f.write(''.join(json.dumps(r) + '\n' for r in rows).encode()))
 
 def _append_metrics(path, row):
-    with open(path, 'a') as f: f.write(json.dumps(row) + '\n'); f.flush()
+    try:
+        with open(path, 'a') as f: f.write(json.dumps(row) + '\n'); f.flush()
+    except OSError as e: raise OSError(e.errno, e.strerror, str(path)) from None  # the file named, as a write through `atomic_write` is
 
-def _start_run_dir(out: Path, cfg: PretrainConfig, start: int):
-    "A new run: the directory, its `config.json`, no metrics yet. A resumed one: the metrics of finished epochs, no stale temporaries."
+def _start_run_dir(out: Path, cfg: PretrainConfig, start: int, train: SkeletonSet):
+    "A new run: its `config.json` and `data.json` (the data's fingerprint), no metrics yet. A resumed one: the metrics of finished epochs, no stale temporaries."
     if start:
         _rewrite_metrics(out/'metrics.jsonl', start)
         for stale in out.glob('.*.tmp'): stale.unlink()  # temporaries of a write that a kill interrupted
     else:
-        out.mkdir(parents=True, exist_ok=True)
         _write_json(out/'config.json', asdict(cfg))
+        _write_json(out/'data.json', dict(data=cfg.data, train=fingerprint(train)))
         _rewrite_metrics(out/'metrics.jsonl', 0)
 
 def read_metrics(run) -> 'pd.DataFrame':
     "A run's `metrics.jsonl` as a table."
     import pandas as pd
-    return pd.read_json(Path(run)/'metrics.jsonl', lines=True)
+    return pd.DataFrame(_metric_rows(Path(run)/'metrics.jsonl'))
 
 # %% ../nbs/06_pretrain.ipynb #5093743d
 def _optimizer(model, cfg):
@@ -304,11 +322,70 @@ def _restore(path, net, opt, generator, rank: int, world: int, device) -> int:
 def autocast(
     device_type: str,  # 'cpu' or 'cuda'
     cfg: PretrainConfig,
-    scaler=None,  # the run's GradScaler: float16 autocast when it is enabled (`amp` on CUDA)
+    scaler=None,  # unused: float16's gradient scaler is the run's own (kept for callers that pass it)
 ):
-    "The autocast context of a step: none in float32, float16 under `amp` (CUDA), bfloat16 under `precision='bfloat16'`."
-    if cfg.precision == 'bfloat16': return torch.autocast(device_type, dtype=torch.bfloat16)
-    return torch.autocast(device_type, enabled=scaler is not None and scaler.is_enabled())
+    "The autocast context of a step: none in float32, bfloat16 or float16 autocast under `precision`."
+    if cfg.precision == 'float32': return contextlib.nullcontext()
+    return torch.autocast(device_type, dtype=getattr(torch, cfg.precision))
+
+# %% ../nbs/06_pretrain.ipynb #ae7d5ddb
+_ISA_WITHOUT_BF16 = ('SSE41', 'AVX', 'AVX2', 'AVX2_VNNI', 'AVX2_VNNI_2', 'AVX512_CORE', 'AVX512_CORE_VNNI')  # ONEDNN_MAX_CPU_ISA caps below bfloat16
+
+def cpu_flags() -> set:
+    "The instruction-set flags of this CPU, as Linux lists them (`flags` on x86, `Features` on Arm); empty elsewhere."
+    try: text = Path('/proc/cpuinfo').read_text()
+    except OSError: return set()
+    line = next((l for l in text.splitlines() if l.split(':')[0].strip() in ('flags', 'Features')), '')
+    return set(line.split(':', 1)[1].split()) if ':' in line else set()
+
+def native_precision(
+    precision: str,  # one of PRECISIONS
+    device='cpu',  # a torch device, or its name
+) -> str:  # '' when `device` computes `precision` natively, else what it lacks
+    "Whether this machine computes `precision`'s products natively: '' if it does, else one clause saying what is missing."
+    device = torch.device(device)
+    if precision == 'float32': return ''
+    if device.type == 'cuda':
+        if precision == 'bfloat16' and not torch.cuda.is_bf16_supported(): return f"{torch.cuda.get_device_name(device)} has no bfloat16"
+        return ''
+    if precision == 'float16': return "float16 with a gradient scaler is for CUDA devices; CPUs compute it emulated"
+    if (cap := os.environ.get('ONEDNN_MAX_CPU_ISA', '').upper()) in _ISA_WITHOUT_BF16:
+        return f"ONEDNN_MAX_CPU_ISA={cap} keeps oneDNN below its bfloat16 instructions"
+    if cpu_flags() & {'avx512_bf16', 'amx_bf16', 'bf16'}: return ''
+    return "this CPU has no native bfloat16 (no AVX-512 BF16, AMX or Arm BF16 instructions)"
+
+# %% ../nbs/06_pretrain.ipynb #2ef2078e
+def product_slowdown(
+    precision: str,  # one of PRECISIONS
+    device='cpu',
+    n: int = 384,  # the side of the square matrices
+    repeats: int = 3,
+) -> float:  # seconds in `precision` / seconds in float32
+    "How many times slower a matrix product runs in `precision` than in float32 on `device`, measured now (one thread on a CPU)."
+    device, threads = torch.device(device), torch.get_num_threads()
+    if device.type == 'cpu': torch.set_num_threads(1)
+    try:
+        def seconds(dtype):
+            a, b = torch.randn(n, n, device=device, dtype=dtype), torch.randn(n, n, device=device, dtype=dtype)
+            a @ b; _sync(device); t0 = time.perf_counter()
+            for _ in range(repeats): a @ b
+            _sync(device); return (time.perf_counter() - t0) / repeats
+        return seconds(getattr(torch, precision)) / seconds(torch.float32)
+    finally: torch.set_num_threads(threads)
+
+def _sync(device):
+    if torch.device(device).type == 'cuda': torch.cuda.synchronize(device)
+
+# %% ../nbs/06_pretrain.ipynb #bd6257d7
+def check_precision(
+    precision: str,  # one of PRECISIONS
+    device='cpu',
+    force: bool = False,  # run it even where it is emulated (`--force-precision`)
+):
+    "Raise a one-line `ValueError` when `device` does not compute `precision` natively: what it lacks, and the slow-down measured now."
+    if force or not (lacks := native_precision(precision, device)): return
+    raise ValueError(f"--precision {precision}: {lacks}; a {precision} matrix product took {product_slowdown(precision, device):.1f} times "
+                     f"as long as in float32 here: use --precision float32 (the authors'), or --force-precision to run it anyway")
 
 # %% ../nbs/06_pretrain.ipynb #4f39d0ba
 def _step(model, opt, scaler, x: Tensor, cfg: PretrainConfig, generator) -> dict:
@@ -344,18 +421,27 @@ def _epoch(model, opt, scaler, train: SkeletonSet, order, cfg: PretrainConfig, g
 
 # %% ../nbs/06_pretrain.ipynb #eb768808
 def _open_run(cfg: PretrainConfig, resume: bool) -> PretrainConfig:
-    "The settings to train with: the run's own when resuming, after checking that the requested ones agree with them."
+    "The settings to train with: the run's own when resuming (from the folder `cfg.out`, wherever it was started), after checking that the requested ones agree with them."
     out = check_writable(cfg.out)
     if resume:
         if not (out/'checkpoint.pt').exists(): raise FileNotFoundError(f"{out/'checkpoint.pt'}: no checkpoint to resume from")
         saved = saved_config(out)
-        if diff := config_differences(saved, cfg, ignore=EXECUTION + ('out',)):
+        if diff := config_differences(saved, cfg, ignore=EXECUTION + ('out', 'data')):
             raise ValueError(f"{out} was started with other settings ({'; '.join(diff)}): resume without them, or start a new --out")
-        cfg = dataclasses.replace(saved, out=cfg.out, **{k: getattr(cfg, k) for k in EXECUTION})
+        cfg = dataclasses.replace(saved, out=cfg.out, data=cfg.data or saved.data, **{k: getattr(cfg, k) for k in EXECUTION})
     elif (out/'checkpoint.pt').exists():
         raise FileExistsError(f"{out} already holds a run: pass --resume to continue it, or choose another --out")
     if cfg.data is None: raise ValueError("no training data: set --data to a prepared data directory")
-    return cfg
+    if not resume and out.is_dir() and (held := [f for f in PREPARED_DATA if (out/f).exists()]):
+        raise FileExistsError(f"{out} holds prepared data ({held[0]}): a run needs a folder of its own; choose another --out")
+    return cfg if resume else dataclasses.replace(cfg, data=str(Path(cfg.data).resolve()))  # a run names its data wherever it is resumed from
+
+def _check_resumed_data(out: Path, cfg: PretrainConfig, train: SkeletonSet):
+    "A resumed run trains on the data it started with: the training split's fingerprint must match the one `data.json` recorded."
+    try: kept = json.loads((out/'data.json').read_text())['train']
+    except (OSError, ValueError, KeyError, TypeError): return  # a run from before data.json: its config's data path is all there is
+    if fingerprint(train) != kept:
+        raise ValueError(f"{cfg.data}: not the data {out} was started on (its training split differs from the one {out/'data.json'} records)")
 
 # %% ../nbs/06_pretrain.ipynb #9cac4d1a
 def pretrain(
@@ -367,10 +453,22 @@ def pretrain(
     if until is not None and until < 1: raise ValueError(f"until={until}: stop after at least one epoch")
     cfg = _open_run(cfg, resume)
     out = Path(cfg.out)
-    train = load_prepared(cfg.data, 'train')
+    try: train = load_prepared(cfg.data, 'train')
+    except FileNotFoundError as e:
+        if not resume: raise
+        raise FileNotFoundError(f"{e}; {out/'config.json'} names this data folder: if the data moved, point --data at it") from None
+    if resume: _check_resumed_data(out, cfg, train)
     rank, world, device, joined_group = _distributed(cfg)
     check_config(cfg, train, world)
     lead = rank == 0  # writes the run directory and shows progress
+    if lead and (lacks := native_precision(cfg.precision, device)):  # the commands refuse it unless forced (`check_precision`)
+        warnings.warn(f"precision {cfg.precision}: {lacks}: expect it to run many times slower than float32")
+    with claim_folder(out, 'pretraining run') if lead else contextlib.nullcontext():
+        return _train(cfg, train, out, resume, until, rank, world, device, joined_group)
+
+def _train(cfg, train, out, resume, until, rank, world, device, joined_group) -> Path:
+    "The training loop of `pretrain`, in a run folder this process has claimed."
+    lead = rank == 0
     torch.manual_seed(cfg.seed)
     model = PSTLModel(train.layout, cfg).to(device)
     if world > 1: model = _wrap_ddp(model, device)
@@ -380,8 +478,8 @@ def pretrain(
     generator = torch.Generator().manual_seed(cfg.seed)  # the same augmentation and mask draws on every rank
     torch.manual_seed(cfg.seed + rank)  # dropout differs between ranks
     start = _restore(out/'checkpoint.pt', net, opt, generator, rank, world, device) if resume else 0
-    if lead: _start_run_dir(out, cfg, start)
-    scaler = torch.amp.GradScaler('cuda', enabled=cfg.amp and device.type == 'cuda')
+    if lead: _start_run_dir(out, cfg, start, train)
+    scaler = torch.amp.GradScaler('cuda', enabled=cfg.precision == 'float16' and device.type == 'cuda')
     # rank r takes every world-th index of one seeded permutation: the ranks' slices of a step form one global batch
     sampler = DistributedSampler(range(len(train)), num_replicas=world, rank=rank, shuffle=True, seed=cfg.seed, drop_last=True)
     for epoch in range(start, min(until or cfg.epochs, cfg.epochs)):

@@ -4,18 +4,18 @@
 
 # %% ../nbs/12_study.ipynb #80e3ef37
 from __future__ import annotations
-import json, shutil, time
+import json, os, shutil, time
 from dataclasses import dataclass, asdict
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from .core import atomic_write, provenance, differences, usable_cores, pick_device
-from .data import SkeletonSet, load_prepared, label_fraction_indices
+from .core import atomic_write, provenance, differences, usable_cores, pick_device, claim_folder
+from .data import SkeletonSet, load_prepared, label_fraction_indices, check_labels
 from .datasets import prepare_nucla
 from .encoder import STGCN
-from .pretrain import PretrainConfig, pretrain, saved_config, config_differences, read_metrics, load_checkpoint, EXECUTION
+from .pretrain import PretrainConfig, pretrain, saved_config, config_differences, read_metrics, load_checkpoint, EXECUTION, current_settings, check_precision
 from .evaluate import load_encoder, extract_features, linear_probe, knn, topk_accuracy, raw_features, finetune, FinetuneConfig, predict, reestimate_batchnorm
 from .missing_joints import missing_joint_sets, zero_joints
 
@@ -39,7 +39,7 @@ class StudyConfig:
     projector_dim: int = 1024  # width of the three projector layers
     lambd: float = 7.2e-3  # Barlow Twins off-diagonal weight: the authors' 2e-4 at width 6144, times (6144 / 1024)^2
     mask_joint: int = 8  # CSM draws, the authors' count (for 25 joints)
-    precision: str = 'bfloat16'  # the pretraining forward under bfloat16 autocast (a departure, measured in 06); 'float32' the authors'
+    precision: str = 'float32'  # the authors'; 'bfloat16': the pretraining forward under bfloat16 autocast, a departure (06), where it is native
     probe_epochs: int = 150  # the authors' linear evaluation
     finetune_epochs: int = 150  # fine-tuning, and supervised training from scratch: the authors', chosen on the training views
     finetune_lr: float = 5e-3  # the authors' fine-tuning learning rate
@@ -54,12 +54,17 @@ class StudyConfig:
         for name in ('label_fractions', 'budget_snapshots', 'missing_counts', 'missing_seeds', 'fusion'): setattr(self, name, tuple(getattr(self, name)))
 
 # %% ../nbs/12_study.ipynb #31858342
+def _current(settings: dict) -> dict:
+    "A piece's settings in today's names: its pretraining's `amp` folded into `precision`, as `current_settings` does for a run."
+    run = current_settings({k[len('pretrain.'):]: v for k, v in settings.items() if k.startswith('pretrain.')})
+    return {k: v for k, v in settings.items() if not k.startswith('pretrain.')} | {f'pretrain.{k}': v for k, v in run.items()}
+
 def cached(path, settings: dict, compute=None, force: bool = False):
     "`compute()`'s rows, kept in `path` beside the settings that made them and reused only when those match."
     path = Path(path)
     if path.exists():
         saved = json.loads(path.read_text())
-        if not (diff := differences(saved.get('settings', {}), settings)): return saved['rows']
+        if not (diff := differences(_current(saved.get('settings', {})), settings)): return saved['rows']
         if not force: raise ValueError(f"{path} was made with other settings ({'; '.join(diff)}): pass --force to redo it, or use another --work")
     if compute is None: return None  # nothing kept, nothing asked to compute
     t0 = time.perf_counter()
@@ -103,6 +108,16 @@ def pretrained(
     return path
 
 # %% ../nbs/12_study.ipynb #253f050c
+def _end_with_parent(parent: int):
+    "In a worker process: end this process (as SIGTERM does) once `parent` is gone, however it ended; the last checkpoint stays."
+    import signal, threading
+    from tqdm.auto import tqdm
+    tqdm.set_lock(threading.RLock())  # tqdm's default lock is a named semaphore, which a terminated worker would leak
+    def watch():
+        while os.getppid() == parent: time.sleep(0.5)
+        os.kill(os.getpid(), signal.SIGTERM)
+    threading.Thread(target=watch, daemon=True).start()
+
 def _timed_pretrain(pc: PretrainConfig, force: bool, threads: int) -> float:
     "Train one run in a worker process on `threads` threads; its wall seconds."
     torch.set_num_threads(threads)
@@ -121,11 +136,18 @@ def pretrain_side_by_side(
     jobs = min(len(runs), jobs or (1 if any(pick_device(pc.device).type == 'cuda' for pc in runs) else cores))
     if jobs <= 1: return  # run_study trains them one by one
     threads = max(1, cores // jobs)
-    from pstl.study import _timed_pretrain as worker  # by its module's name: a spawned process imports it from there
-    with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context('spawn')) as pool:
+    from pstl.study import _timed_pretrain as worker, _end_with_parent  # by its module's name: a spawned process imports it from there
+    pool = concurrent.futures.ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context('spawn'),
+                                                  initializer=_end_with_parent, initargs=(os.getpid(),))
+    try:
         done = {pool.submit(worker, pc, force, threads): pc for pc in runs}
         for f in concurrent.futures.as_completed(done):
             log(f"pretrain/{Path(done[f].out).name}: {f.result():.0f} s ({jobs} runs side by side, {threads} thread(s) each)")
+    except BaseException:  # Ctrl-C, SIGTERM, SIGHUP or an error: no worker goes on training without this process
+        for worker_process in list((pool._processes or {}).values()): worker_process.terminate()
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown()
 
 # %% ../nbs/12_study.ipynb #4a06bcb7
 def _half(blob: dict) -> dict:
@@ -354,21 +376,30 @@ def run_study(
     log=print,
     jobs: int = 1,  # pretraining runs trained side by side, the cores shared among them (0: one per core on a CPU, one on a GPU)
     fractions=None,  # which label fractions' fine-tunes and trainings from scratch to compute now (default: all of `cfg.label_fractions`)
+    force_precision: bool = False,  # pretrain in `cfg.precision` even where this machine only emulates it
 ) -> 'pd.DataFrame':  # every kept row of the study
     "Compute the chosen pieces of the study (resumably), then write the table of all pieces kept for these settings."
     _known('part', parts, PARTS); _known('method', methods, METHODS)
     fractions, g = tuple(fractions or cfg.label_fractions), '{:g}'.format
     _known('label fraction', fractions, cfg.label_fractions, show=g, listed=g)
     work, results = Path(work), Path(results)
+    with claim_folder(work, 'study'):
+        return _run_study(data, work, results, cfg, parts, seeds, methods, force, quiet, log, jobs, fractions, force_precision)
+
+def _run_study(data, work, results, cfg, parts, seeds, methods, force, quiet, log, jobs, fractions, force_precision) -> 'pd.DataFrame':
+    "`run_study`'s work, in a work folder this process has claimed."
     if Path(data).resolve() != (work/'data').resolve():
         if (work/'data').exists() and not (work/'data').is_symlink(): raise ValueError(f"{work/'data'} holds other data: use another --work")
         work.mkdir(parents=True, exist_ok=True); (work/'data').unlink(missing_ok=True); (work/'data').symlink_to(Path(data).resolve())
     train, val = load_prepared(work/'data', 'train', mmap=False), load_prepared(work/'data', 'val', mmap=False)
+    check_labels(train, val, work/'data')
     if restored := restore_encoders(results, work): log(f"{len(restored)} encoder(s) restored from {results/'encoders'}")
     todo = [p for p in study_pieces(cfg, work, train, val, seeds, quiet, force)
             if p.part in parts and p.method in methods and p.settings.get('finetune.label_fraction', fractions[0]) in fractions
             and cached(results/'pieces'/p.part/f'{p.name}.json', p.settings, force=force) is None]
     runs = {pc.out: pc for p in todo if p.at is None for pc in p.needs if not encoder_path(pc).exists()}  # whole runs, not snapshots
+    if any(not encoder_path(pc, p.at).exists() for p in todo for pc in p.needs):  # only pretraining depends on the precision
+        check_precision(cfg.precision, pick_device(), force_precision)
     if len(runs) > 1: pretrain_side_by_side(list(runs.values()), jobs, force, log)
     for piece in todo:
         path = results/'pieces'/piece.part/f'{piece.name}.json'

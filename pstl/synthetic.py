@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 from .graph import Layout, NTU25
-from .core import atomic_write, rotation_matrix
+from .core import atomic_write, rotation_matrix, claim_folder
 from .data import SkeletonSet, save_prepared, claim_prepared, record_prepared
 
 # %% auto #0
@@ -128,11 +128,12 @@ def write_synthetic(
     if not 1 <= persons <= max_persons: raise ValueError(f"persons={persons}, max_persons={max_persons}: need 1 <= persons <= max_persons")
     info = dict(synthetic=True, n_train=n_train, n_val=n_val, layout=layout.name, num_classes=num_classes,
                 persons=persons, max_persons=max_persons, frames=frames, seed=seed, classes=[c[0] for c in SYNTHETIC_CLASSES[:num_classes]])
-    if claim_prepared(out, info, force): return Path(out)  # the same set is already there
-    kw = dict(layout=layout, num_classes=num_classes, persons=persons, max_persons=max_persons, frames=frames)
-    (Path(out)/'prepared.json').unlink(missing_ok=True)  # no record while the data is being replaced
-    save_prepared(make_synthetic(n_train, seed=seed, **kw), out, 'train')
-    save_prepared(make_synthetic(n_val, seed=seed + 1_000_003, **kw), out, 'val')
-    atomic_write(Path(out)/'synthetic.json', lambda f: f.write(json.dumps(info, indent=1).encode()))
-    record_prepared(out, info, dict(train=n_train, val=n_val), ('synthetic.json',))
-    return Path(out)
+    with claim_folder(out, 'prepared data'):
+        if claim_prepared(out, info, force): return Path(out)  # the same set is already there
+        kw = dict(layout=layout, num_classes=num_classes, persons=persons, max_persons=max_persons, frames=frames)
+        (Path(out)/'prepared.json').unlink(missing_ok=True)  # no record while the data is being replaced
+        save_prepared(make_synthetic(n_train, seed=seed, **kw), out, 'train')
+        save_prepared(make_synthetic(n_val, seed=seed + 1_000_003, **kw), out, 'val')
+        atomic_write(Path(out)/'synthetic.json', lambda f: f.write(json.dumps(info, indent=1).encode()))
+        record_prepared(out, info, dict(train=n_train, val=n_val), ('synthetic.json',))
+        return Path(out)

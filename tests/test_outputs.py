@@ -93,8 +93,14 @@ def test_results_are_named_by_what_made_them(run, tmp_path):
     assert std['protocol'] == 'linear-std' and std['made_by']['standardize'] is True
     assert set(std['made_by']['data']) == {'train', 'val'} and std['inputs']['weights'] == str(weights)
     assert not any(p.name.startswith(('linear', 'knn')) for p in (run/'joint').iterdir())  # nothing beside the weights
-    r = pstl('linear', '--data', data, '--weights', weights, '--epochs', 4, '--out', out, check=False)
-    one_line_error(r, '(epochs: 3 -> 4): pass --force to redo it')
+    pstl('linear', '--data', data, '--weights', weights, '--epochs', 4, '--out', out)  # other settings: a result of their own beside
+    assert len(list(out.glob('linear_joint_*.json'))) == 3
+    retrained = tmp_path/'encoder.pt'; shutil.copy(weights, retrained)  # a result beside an encoder ...
+    pstl('linear', '--data', data, '--weights', retrained, '--epochs', 3)
+    blob = torch.load(retrained, weights_only=True); blob['state_dict']['data_bn.bias'] += 1; torch.save(blob, retrained)  # ... retrained since
+    r = pstl('linear', '--data', data, '--weights', retrained, '--epochs', 3, check=False)
+    one_line_error(r, '(weights: ')
+    assert 'pass --force to redo it' in r.stderr
 
 def reorder(data, out):
     "The same prepared data with its validation sequences in another order."
@@ -128,8 +134,8 @@ def test_ensemble_recomputes_logits_made_on_other_data(run, tmp_path):
     r = pstl('ensemble', '--data', other, '--weights', *weights, '--fusion', 0.5, 0.5, '--epochs', 3, '--out', tmp_path/'fused')
     assert '(kept' not in r.stdout  # the kept logits are for `data`, in its order: not trusted for `other`
     fused = json.loads(next((tmp_path/'fused').glob('ensemble_*.json')).read_text())
-    fresh = [json.loads(next(w.parent.glob(f"linear_*_{fused['made_by']['data']['val'][:8]}.json")).read_text()) for w in weights]
-    logits = [np.load(w.parent/f"{f['protocol']}_{f['made_by']['stream']}_{fused['made_by']['data']['val'][:8]}_logits.npy") for w, f in zip(weights, fresh)]
+    fresh = [next(w.parent.glob(f"linear_*_{fused['made_by']['data']['val'][:8]}_*.json")) for w in weights]
+    logits = [np.load(f.with_name(f.stem + '_logits.npy')) for f in fresh]
     labels = load_prepared(other, 'val').labels
     assert fused['top1'] == pytest.approx(100 * np.mean((0.5 * logits[0] + 0.5 * logits[1]).argmax(1) == labels))
     one_line_error(pstl('ensemble', '--data', data, '--weights', weights[0], weights[0], '--fusion', 1, 1, check=False),
