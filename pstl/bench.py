@@ -228,7 +228,7 @@ def bench(
         if name == 'compiled': log(f"  {'':10s} first step, compilation included: {m['first_step_seconds']:.1f} s")
     fast, ref = measured['fast'], measured['reference']
     step_seconds, reference_step_seconds = cfg.batch_size / fast['samples_per_s'], cfg.batch_size / ref['samples_per_s']
-    summary = dict(device=cfg.device, cpu_flags=flags, batch_size=cfg.batch_size, projector=cfg.projector, layout=cfg.layout, persons=cfg.persons,
+    summary = dict(device=cfg.device, cpu_flags=flags, onednn_max_cpu_isa=os.environ.get('ONEDNN_MAX_CPU_ISA'), batch_size=cfg.batch_size, projector=cfg.projector, layout=cfg.layout, persons=cfg.persons,
                    threads=fast['threads'],
                    samples_per_s=round(fast['samples_per_s'], 3), reference_samples_per_s=round(ref['samples_per_s'], 3),
                    speedup=round(fast['samples_per_s'] / ref['samples_per_s'], 3),
