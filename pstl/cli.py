@@ -22,7 +22,8 @@ from .encoder import STGCN
 from .evaluate import (load_encoder, save_classifier, extract_features, linear_probe, knn, finetune, FinetuneConfig, ensemble,
                            write_result, raw_features, confusion_matrix, plot_confusion, plot_tsne)
 from .missing_joints import DepartureConfig, DEPARTURES, departure_study, preparation_study, training_views
-from .study import StudyConfig, PARTS, METHODS as STUDY_METHODS, run_study, targets
+from .study import StudyConfig, PARTS, METHODS as STUDY_METHODS, run_study
+from .report import targets
 from .bench import BenchConfig, QUICK, CASES, PLANS, bench
 
 # %% auto #0
@@ -204,9 +205,8 @@ def _pretrain_flags(p):
         p.add_argument('--' + name.replace('_', '-'), type=FLAG_RULES[name], default=getattr(d, name))
     p.add_argument('--projector-dim', type=FLAG_RULES['projector_dim'], default=d.projector_dims[0], help='width of the three projector layers')
     p.add_argument('--lambd', type=FLAG_RULES['lambd'], default=d.lambd, help='Barlow Twins off-diagonal weight (scale it with 1/width^2)')
-    p.add_argument('--per-sample-augment', action='store_true', help='draw augmentations per sequence, not per batch')
     p.add_argument('--augment', default=d.augment, choices=AUGMENT,
-                   help="per-stream: each stream its own augmentation draw (the authors'); shared: one draw for all three")
+                   help="per-stream: each stream its own augmentation draw per batch (the authors'); shared: one draw for all three; per-sample: each stream its own, per sequence")
     p.add_argument('--stream-conversion', default=d.stream_conversion, choices=CONVERSION,
                    help="first: convert to the stream, then augment and mask (the authors'); last: work on joints, convert at the end")
     p.add_argument('--drop-last', action='store_true', help="leave out each epoch's last, partial batch (the authors keep it)")
@@ -248,7 +248,7 @@ def _config(a) -> PretrainConfig:
     return PretrainConfig(data=a.data, out=a.out, method=a.method, stream=a.stream, epochs=a.epochs,
                           warmup_epochs=a.warmup_epochs, batch_size=a.batch_size, lr=a.lr, weight_decay=a.weight_decay,
                           mask_joint=a.mask_joint, mask_frame=a.mask_frame, projector_dims=(a.projector_dim,) * 3, lambd=a.lambd,
-                          per_sample_augment=a.per_sample_augment, augment=a.augment, stream_conversion=a.stream_conversion,
+                          augment=a.augment, stream_conversion=a.stream_conversion,
                           drop_last=a.drop_last, seed=a.seed, device=a.device, precision=a.precision, compile=a.compile, quiet=a.quiet)
 
 def _run_pretrain(args) -> dict:
@@ -277,8 +277,10 @@ def _result_flags(p, weights_help: str, required=True):
     p.add_argument('--force', action='store_true', help='redo a result in --out that other inputs or settings made')
 
 def _linear_flags(p):
-    p.add_argument('--epochs', type=FLAG_RULES['epochs'], default=150); p.add_argument('--lr', type=FLAG_RULES['lr'], default=0.01)
-    p.add_argument('--batch-size', type=FLAG_RULES['batch_size'], default=128); p.add_argument('--seed', type=int, default=0)
+    p.add_argument('--epochs', type=FLAG_RULES['epochs'], default=150, help="the linear probe's epochs, cosine schedule (the authors': 150)")
+    p.add_argument('--lr', type=FLAG_RULES['lr'], default=0.01, help="the probe's Adam learning rate (the authors': 0.01)")
+    p.add_argument('--batch-size', type=FLAG_RULES['batch_size'], default=128, help="the probe's batch size")
+    p.add_argument('--seed', type=int, default=0, help="the probe's seed (its initialisation and batch order)")
     p.add_argument('--standardize', action='store_true', help="z-score the features first (not in the authors' protocol)")
 
 def _add_probes(sub):

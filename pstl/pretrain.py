@@ -32,7 +32,7 @@ __all__ = ['METHODS', 'AUGMENT', 'PRECISIONS', 'EXECUTION', 'CONVERSION', 'Pretr
 
 # %% ../nbs/06_pretrain.ipynb #9e5a0a54
 METHODS = ('pstl', 'skeletonbt', 'random-joint', 'random-frame', 'unmasked')  # the last three: the paper's ablations, and PSTL without masks
-AUGMENT = ('per-stream', 'shared')
+AUGMENT = ('per-stream', 'shared', 'per-sample')
 PRECISIONS = ('float32', 'bfloat16', 'float16')  # the authors'; bfloat16 autocast; float16 autocast with a gradient scaler (CUDA)
 EXECUTION = ('quiet', 'device', 'compile')  # settings of how a run executes, not of what it computes: a resume may change them
 CONVERSION = ('first', 'last')
@@ -53,8 +53,7 @@ class PretrainConfig:
     mask_frame: int = 10  # MATM: frames removed by motion, and as many again at random
     shear_amplitude: float = 1.0
     padding_ratio: int = 6
-    per_sample_augment: bool = False  # False: one random draw per batch, as the authors
-    augment: str = 'per-stream'  # 'per-stream': each stream its own draw, as the authors; 'shared': one for all three
+    augment: str = 'per-stream'  # 'per-stream': each stream its own draw per batch, as the authors; 'shared': one for all three; 'per-sample': each stream its own, per sequence
     stream_conversion: str = 'first'  # 'first': the stream, then augment and mask it, as the authors; 'last': joints, converted at the end
     drop_last: bool = False  # False: the last, partial batch is kept, as the authors' DataLoader
     lambd: float = 2e-4
@@ -107,7 +106,8 @@ def draw_views(
     first = cfg.stream_conversion == 'first'
     if first: x = to_stream(x, cfg.stream, layout)  # the authors: the stream first; MATM then measures its motion
     late = (lambda v: v) if first else (lambda v: to_stream(v, cfg.stream, layout))
-    aug = lambda: augment(x, layout, generator, cfg.per_sample_augment, cfg.shear_amplitude, cfg.padding_ratio)
+    per_sample = cfg.augment == 'per-sample'
+    aug = lambda: augment(x, layout, generator, per_sample, cfg.shear_amplitude, cfg.padding_ratio)
     if cfg.method == 'skeletonbt': return dict(view1=late(aug()), view2=late(aug()))
     if cfg.method == 'unmasked':  # PSTL's three streams and two terms without any mask: what the masks add beyond a third stream
         return dict(anchor=late(aug()), temporal=late(aug()), spatial=late(aug()), drop_joints=torch.zeros(0, dtype=torch.long))
@@ -117,7 +117,7 @@ def draw_views(
     drop_joints = spatial_mask(layout, cfg.mask_joint, generator)
     anchor = aug()
     temporal = anchor if shared else aug()
-    frames = temporal_mask(temporal, cfg.mask_frame, generator, cfg.per_sample_augment)
+    frames = temporal_mask(temporal, cfg.mask_frame, generator, per_sample)
     spatial = anchor if shared else aug()
     return dict(anchor=late(anchor), temporal=select_frames(late(temporal), frames), spatial=late(spatial), drop_joints=drop_joints)
 
@@ -190,9 +190,12 @@ def save_encoder(path, encoder: STGCN, stream: str = 'joint', method: str = 'pst
     atomic_write(path, lambda f: torch.save(blob, f))
 
 def current_settings(saved: dict) -> dict:
-    "Settings written before `amp` was folded into `precision` (`amp=True` is `precision='float16'`), in today's names."
+    "Settings written before `amp` was folded into `precision` and `per_sample_augment` into `augment`, in today's names."
     saved = dict(saved)
     if saved.pop('amp', False): saved['precision'] = 'float16'
+    if saved.pop('per_sample_augment', False):  # one draw per sequence, each stream its own: 'per-sample'
+        if saved.get('augment', 'per-stream') != 'per-stream': raise ValueError("per_sample_augment with augment='shared' is no longer a setting")
+        saved['augment'] = 'per-sample'
     return saved
 
 def saved_config(out) -> PretrainConfig:
