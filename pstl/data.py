@@ -120,7 +120,7 @@ def read_labels(
     if not isinstance(names, (list, tuple)) or not all(isinstance(n, str) for n in names):
         raise ValueError(f"{path}: the sample names must be strings")
     labels = np.asarray(labels)
-    if labels.dtype == object or (len(labels) and not np.issubdtype(labels.dtype, np.integer)):
+    if labels.dtype == object or (len(labels) and (not np.issubdtype(labels.dtype, np.integer) or labels.min() < 0)):
         raise ValueError(f"{path}: labels must be non-negative integers")
     return list(names), labels
 
@@ -159,8 +159,6 @@ def load_prepared(
     names, labels = read_labels(lf)
     if labels.ndim != 1 or len(labels) != len(data) or len(names) != len(data):
         raise ValueError(f"{lf}: {len(names)} names and {labels.size} labels for {len(data)} sequences in {pf.name}")
-    if len(labels) and (not np.issubdtype(labels.dtype, np.integer) or labels.min() < 0):
-        raise ValueError(f"{lf}: labels must be non-negative integers")
     if num_classes is not None and len(labels) and labels.max() >= num_classes:
         raise ValueError(f"{lf}: label {labels.max()} is out of range for {num_classes} classes")
     if not len(labels): raise ValueError(f"{pf}: no {split} sequences (an empty split)")

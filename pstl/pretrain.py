@@ -325,7 +325,6 @@ def _restore(path, net, opt, generator, rank: int, world: int, device) -> int:
 def autocast(
     device_type: str,  # 'cpu' or 'cuda'
     cfg: PretrainConfig,
-    scaler=None,  # unused: float16's gradient scaler is the run's own (kept for callers that pass it)
 ):
     "The autocast context of a step: none in float32, bfloat16 or float16 autocast under `precision`."
     if cfg.precision == 'float32': return contextlib.nullcontext()
@@ -393,7 +392,7 @@ def check_precision(
 # %% ../nbs/06_pretrain.ipynb #4f39d0ba
 def _step(model, opt, scaler, x: Tensor, cfg: PretrainConfig, generator) -> dict:
     "One optimiser step on batch `x`: the loss and its terms, detached."
-    with autocast(x.device.type, cfg, scaler):
+    with autocast(x.device.type, cfg):
         loss, terms = step_loss(model, x, cfg, generator)
     if not torch.isfinite(loss): raise FloatingPointError(f"non-finite loss ({loss.item()})")  # global, so every rank stops
     opt.zero_grad(set_to_none=True)

@@ -10,7 +10,7 @@ from .study import ABLATIONS
 from .stats import paired_test, decide
 
 # %% auto #0
-__all__ = ['KEYS', 'LABELS', 'PROTOCOLS', 'COMPARISONS', 'FAMILY', 'summarise', 'pick', 'welch_interval', 'compare',
+__all__ = ['KEYS', 'LABELS', 'PROTOCOLS', 'COMPARISONS', 'FAMILY', 'summarise', 'matching', 'pick', 'welch_interval', 'compare',
            'average_drop', 'targets', 'headline', 'comparisons', 'by_seed', 'family']
 
 # %% ../nbs/12a_report.ipynb #ff9d6fd6
@@ -23,10 +23,14 @@ def summarise(table) -> 'pd.DataFrame':
     out = t.groupby(KEYS, sort=False).top1.agg(['mean', 'std', 'count']).reset_index()
     return out.assign(epochs=out.epochs.where(out.epochs >= 0))
 
-def pick(summary, **where) -> dict:
-    "The one summary row matching `where` (label_fraction 1, nothing missing and the joint stream unless given), or None."
+def matching(frame, **where) -> 'pd.DataFrame':
+    "The rows of a table or summary matching `where`: all labels, nothing missing and the joint stream unless given (None: any)."
     where = {k: v for k, v in dict(dict(label_fraction=1.0, missing='0', stream='joint'), **where).items() if v is not None}
-    rows = summary[np.logical_and.reduce([summary[k] == v for k, v in where.items()])]
+    return frame[np.logical_and.reduce([frame[k] == v for k, v in where.items()])]
+
+def pick(summary, **where) -> dict:
+    "The one summary row `matching` `where`, or None."
+    rows = matching(summary, **where)
     return rows.iloc[0].to_dict() if len(rows) == 1 else None
 
 def welch_interval(a: dict, b: dict, level: float = 0.95) -> tuple:
@@ -162,14 +166,13 @@ FAMILY = [  # (claim, protocol, a, b, direction): a and b select rows as in COMP
 ]
 
 def by_seed(table, protocol: str, where: dict) -> 'pd.Series':
-    "Top-1 (or, with drop=True in `where`, the missing-joint drop) per seed of the one setting `where` picks, with `pick`'s defaults."
+    "Top-1 (or, with drop=True in `where`, the missing-joint drop) per seed of the one setting `where` picks, with `matching`'s defaults."
     import pandas as pd
     table = pd.DataFrame(table)
     if where.get('drop'): return average_drop(table, where['method'], protocol).dropna().sort_index()
-    where = {k: v for k, v in dict(dict(protocol=protocol, label_fraction=1.0, missing='0', stream='joint'), **where).items() if v is not None}
-    rows = table[np.logical_and.reduce([table[k] == v for k, v in where.items()])]
+    rows = matching(table, **dict(dict(protocol=protocol), **where))
     if rows.epochs.fillna(-1).nunique() > 1 or rows.seed.duplicated().any():
-        raise ValueError(f"{where} picks several settings per seed: name the epochs")
+        raise ValueError(f"{dict(protocol=protocol, **where)} picks several settings per seed: name the epochs")
     return rows.set_index('seed').top1.sort_index()
 
 def family(

@@ -52,7 +52,7 @@ class StudyConfig:
 
 # %% ../nbs/12_study.ipynb #31858342
 def _current(settings: dict) -> dict:
-    "A piece's settings in today's names: its pretraining's `amp` folded into `precision`, as `current_settings` does for a run."
+    "A piece's settings in today's names: its pretraining's settings read through `current_settings`, as a run's are."
     run = current_settings({k[len('pretrain.'):]: v for k, v in settings.items() if k.startswith('pretrain.')})
     return {k: v for k, v in settings.items() if not k.startswith('pretrain.')} | {f'pretrain.{k}': v for k, v in run.items()}
 

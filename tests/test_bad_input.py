@@ -7,15 +7,12 @@ import pytest
 import torch
 
 from pstl.data import load_prepared, save_prepared, label_file
-from test_outputs import pstl, one_line_error, digest, TINY
+from test_outputs import pstl, one_line_error, digest, tiny_runs, TINY
 
 @pytest.fixture(scope='module')
 def run(tmp_path_factory):
-    "A tiny prepared set (8 classes) and an encoder pretrained on it."
-    root = tmp_path_factory.mktemp('bad')
-    pstl('synthetic', '--out', root/'data', '--n-train', 32, '--n-val', 16, '--max-persons', 1)
-    pstl('pretrain', '--data', root/'data', '--out', root/'joint', *TINY)
-    return root
+    "A tiny prepared set (8 classes) and a joint encoder pretrained on it."
+    return tiny_runs(tmp_path_factory.mktemp('bad'))
 
 def altered(run, tmp_path, split, change):
     "A copy of the prepared data whose `split` is `change(SkeletonSet)`; no record of what made it (it was made by hand)."

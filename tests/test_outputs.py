@@ -24,14 +24,16 @@ def one_line_error(r, message):
 
 def digest(folder): return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(Path(folder).iterdir()) if p.is_file()}
 
+def tiny_runs(root, streams=('joint',)):
+    "`root/data`, a tiny prepared set (8 classes), and `root/<stream>`, an encoder pretrained on it for each of `streams`."
+    pstl('synthetic', '--out', root/'data', '--n-train', 32, '--n-val', 16, '--max-persons', 1)
+    for stream in streams: pstl('pretrain', '--data', root/'data', '--out', root/stream, '--stream', stream, *TINY)
+    return root
+
 @pytest.fixture(scope='module')
 def run(tmp_path_factory):
-    "A tiny prepared set and a joint encoder pretrained on it."
-    root = tmp_path_factory.mktemp('outputs')
-    pstl('synthetic', '--out', root/'data', '--n-train', 32, '--n-val', 16, '--max-persons', 1)
-    pstl('pretrain', '--data', root/'data', '--out', root/'joint', *TINY)
-    pstl('pretrain', '--data', root/'data', '--out', root/'motion', '--stream', 'motion', *TINY)
-    return root
+    "A tiny prepared set, and a joint and a motion encoder pretrained on it."
+    return tiny_runs(tmp_path_factory.mktemp('outputs'), ('joint', 'motion'))
 
 # 1. prepared data is never written over
 def test_synthetic_keeps_the_same_set_and_refuses_another(tmp_path):
