@@ -1,5 +1,5 @@
 "Offline documentation helpers: process the notebooks as `nbdev_docs` would, render HTML and the README without Quarto."
-import re, sys
+import os, re, sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -63,22 +63,24 @@ def _output(o: dict, options: dict, figure) -> tuple:
     if o['output_type'] == 'error': return _fence(_terminal('\n'.join(o['traceback'])), ' {.cell-output .cell-output-error}'), False
     data = {k: ''.join(v) if isinstance(v, list) else v for k, v in o.get('data', {}).items()}
     if 'image/png' in data:
-        import base64
+        import base64, html
         if (shown := figure(base64.b64decode(data['image/png']))) is None: return '', False
-        return "![{1}]({0})".format(*shown), False
+        link, alt, caption = (html.escape(s, quote=True) for s in shown)
+        return _fence(f'<figure class="figure"><a href="{link}" title="open the figure full size"><img src="{link}" alt="{alt}"></a>'
+                      f'<figcaption>{caption}</figcaption></figure>', '{=html}'), False
     if 'text/markdown' in data: return data['text/markdown'], options.get('output') == 'asis'
     if 'text/html' in data: return _fence(data['text/html'], '{=html}'), False
     if 'text/plain' in data: return _fence(data['text/plain'], ' {.cell-output}'), False
     return '', False
 
-def _alt(options: dict, k: int) -> str:
-    "The alt text of a cell's `k`-th figure: its `fig-alt` option (one text, or a list with one per figure), else its `fig-cap`."
-    alt = options.get('fig-alt') or options.get('fig-cap') or ''
+def _alt(options: dict, k: int, key: str = 'fig-alt') -> str:
+    "The alt text of a cell's `k`-th figure: its `fig-alt` option (one text, or a list with one per figure), else its `fig-cap` (`key='fig-cap'`: the caption, else the alt text)."
+    alt = options.get(key) or options.get('fig-cap' if key == 'fig-alt' else 'fig-alt') or ''
     return (alt[min(k, len(alt) - 1)] if alt else '') if isinstance(alt, list) else alt
 
 def quarto_markdown(
     nb: dict,
-    save,  # `save(png_bytes)` -> the link of the figure it wrote; None: figures are left out
+    save,  # `save(png_bytes)` -> the link of the figure it wrote and its number on the page; None: figures are left out
 ) -> str:
     "A processed notebook as the Markdown Quarto makes of it: front matter, text, code cells with their options applied, outputs."
     parts = []
@@ -88,7 +90,10 @@ def quarto_markdown(
         options, code = cell_options(source)
         if options.get('include') is False: continue
         shown = [_fence(code, ' {.python .cell-code}')] if code and options.get('echo', True) is not False else []
-        figure = (lambda png, k=iter(range(99)): (save(png), _alt(options, next(k)).replace(']', ')'))) if save else (lambda png: None)
+        def figure(png, k=iter(range(99))):
+            if not save: return None
+            k = next(k); link, number = save(png)
+            return link, _alt(options, k), f"Figure {number}: {_alt(options, k, 'fig-cap')}"
         if options.get('output', True) is not False:
             for o in cell.get('outputs', []):
                 text, asis = _output(o, options, figure)
@@ -114,11 +119,35 @@ def _site_links(text: str, out: Path, pages: dict) -> str:
     host = cfg['doc_host'].rstrip('/') + '/' + cfg['doc_baseurl'].strip('/') + '/'
     text = text.replace(host, '')  # nbdev's links to names: page.html#anchor
     text = re.sub(r'\]\((\w+)\.ipynb(#[^)]*)?\)', lambda m: f"]({pages.get(m[1], m[1] + '.ipynb')}{m[2] or ''})", text)
-    text = re.sub(r'\]\(\.\./([^)#\s]+)', lambda m: f"]({Path(os.path.relpath(ROOT/m[1], out)).as_posix()}", text)  # files, named from nbs/
-    if cfg.get('source_links', 'clone') == 'clone':  # last: these become relative links that the line above must not read again
-        clone = Path(os.path.relpath(ROOT, out)).as_posix()
-        text = text.replace(f"{cfg['git_url'].rstrip('/')}/blob/{cfg['branch']}/", f'{clone}/')
+    text = re.sub(r'\]\(\.\./([^)#\s]+)', lambda m: f"]({_site_file(m[1], out)}", text)  # files of the repository, named from nbs/
+    if cfg.get('source_links', 'clone') == 'clone':  # nbdev's source links: to the site's own page of that source, at the line
+        blob = re.escape(f"{cfg['git_url'].rstrip('/')}/blob/{cfg['branch']}/")
+        text = re.sub(blob + r'([\w/]+\.py)#L(\d+)', lambda m: f"{_source_page(m[1], out)}#L{m[2]}", text)
     return text
+
+def _site_file(path: str, out: Path) -> str:
+    "A file of the repository (LICENSE, a screenshot) copied into the site's `files/`, so that the site works away from the clone; its link."
+    import shutil
+    if not (ROOT/path).is_file(): return Path(os.path.relpath(ROOT/path, out)).as_posix()  # a folder: only the clone has it
+    (out/'files'/path).parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(ROOT/path, out/'files'/path)
+    return f'files/{path}'
+
+def _source_page(path: str, out: Path) -> str:
+    "The library file `path` as a page of the site, numbered and highlighted by pandoc, each line with its anchor (`#L12`); its link."
+    import pypandoc, tempfile
+    page = f"source/{path}.html"
+    if not (out/page).exists():
+        (out/page).parent.mkdir(parents=True, exist_ok=True)
+        up = '../' * (page.count('/'))
+        with tempfile.NamedTemporaryFile('w', suffix='.html') as header:
+            header.write(f'<p class="source-back"><a href="{up}index.html">pstl</a> · <code>{path}</code>, as the site was built</p>'); header.flush()
+            body = pypandoc.convert_text(_fence((ROOT/path).read_text(), ' {.python .numberLines}'), 'html5', format='markdown', extra_args=[
+                '--standalone', '--syntax-highlighting=pygments', f'--metadata=title:{path}', '--metadata=pagetitle:' + path, '-V', 'maxwidth=none',
+                f'--css={up}site.css', f'--include-before-body={header.name}', '-V', 'document-css=false'])
+        body = re.sub(r'id="cb1-(\d+)"', r'id="L\1"', body).replace('href="#cb1-', 'href="#L')  # pandoc's line anchors, named as source links name lines
+        (out/page).write_text(body.replace('<body>', '<body class="source-page">', 1))
+    return page
 
 def render_site(out=None) -> Path:
     "The documentation site: nbdev's notebook processing, Quarto's cell options, then pandoc (MathML, highlighting, callouts, contents)."
@@ -131,23 +160,39 @@ def render_site(out=None) -> Path:
     pages = {stem: m.get('output-file', f'{stem}.html') if stem != 'index' else 'index.html' for stem, m in meta.items()}
     number = lambda stem: '' if stem == 'index' else f'<span class="number">{stem.partition("_")[0]}</span>'
     shutil.copy(DOCS/'site.css', out/'site.css')
-    stems = list(books)
+    stems, search = list(books), []
     for i, stem in enumerate(stems):
         def save(png, n=[0], stem=stem):
             n[0] += 1; name = f'figures/{pages[stem][:-5]}-{n[0]}.png'
-            (out/name).write_bytes(png); return name
+            (out/name).write_bytes(png); return name, n[0]
         sidebar = '<ol>' + ''.join(f'<li><a href="{pages[s]}"{" aria-current=page" if s == stem else ""}>{number(s)}'
                                     f'{html.escape(meta[s].get("title", s))}</a></li>' for s in stems) + '</ol>'
         link = lambda s, cls, arrow: f'<a class="{cls}" href="{pages[s]}">{arrow}{html.escape(meta[s].get("title", s))}</a>' if s else ''
         pager = link(stems[i - 1] if i else None, 'prev', '← ') + link(stems[i + 1] if i + 1 < len(stems) else None, 'next', '→ ')
         markdown = _site_links(quarto_markdown(books[stem], save), out, pages)
+        notebook = _site_file(f'nbs/{stem}.ipynb', out)  # the page's notebook, to download and run
         page = pypandoc.convert_text(markdown, 'html5', format='markdown-raw_tex-implicit_figures', extra_args=[
             '--standalone', f'--template={DOCS/"template.html"}', '--mathml', '--toc', '--toc-depth=3',
             f'--lua-filter={DOCS/"callouts.lua"}', '--syntax-highlighting=pygments', '--wrap=none',
-            '-V', f'sidebar={sidebar}', '-V', f'pager={pager}', '-V', f"site-description={_settings()['description']}"])
+            '-V', f'sidebar={sidebar}', '-V', f'pager={pager}', '-V', f"site-description={_settings()['description']}", '-V', f'notebook={notebook}'])
         (out/pages[stem]).write_text(page)
+        search += _search_entries(page, pages[stem], meta[stem].get('title', stem))
+    (out/'search.js').write_text('window.PSTL_SEARCH = ' + json.dumps(search, ensure_ascii=False) + ';\n')
     _unlink_missing_anchors(out, pages.values())
     return out/'index.html'
+
+def _search_entries(page_html: str, page: str, title: str) -> list:
+    "The search index's entries for one page: one per section (heading, its anchor, its words), for the search box's own script."
+    import html
+    article = page_html.split('<article>', 1)[-1].split('</article>', 1)[0]
+    article = re.sub(r'<(script|style|math)\b.*?</\1>', ' ', article, flags=re.S)
+    parts = re.split(r'(<h[1-4][^>]*\bid="[^"]+"[^>]*>.*?</h[1-4]>)', article, flags=re.S)
+    words = lambda s: re.sub(r'\s+', ' ', html.unescape(re.sub(r'<[^>]+>', ' ', s))).strip()
+    entries, heading, anchor = [], title, ''
+    for part in parts:
+        if m := re.match(r'<h[1-4][^>]*\bid="([^"]+)"[^>]*>(.*?)</h[1-4]>', part, re.S): anchor, heading = m[1], words(m[2])
+        elif text := words(part): entries.append(dict(page=page, title=title, heading=heading, anchor=anchor, text=text[:3000]))
+    return entries
 
 def _unlink_missing_anchors(out: Path, pages):
     "nbdev links every exported name, private helpers too; a name with no entry on its page keeps its code span, not a link to nowhere."
@@ -155,7 +200,7 @@ def _unlink_missing_anchors(out: Path, pages):
     link = re.compile(r'<a href="(?P<target>[\w.-]+\.html)?#(?P<anchor>[^"]+)"[^>]*>(?P<inner>.*?)</a>', re.S)
     for page in pages:
         text = (out/page).read_text()
-        keep = lambda m: m[0] if m['anchor'] in ids.get(m['target'] or page, ()) else m['inner']
+        keep = lambda m: m[0] if m['anchor'] in ids.get(m['target'] or page, ()) or (m['target'] and m['target'] not in ids) else m['inner']
         (out/page).write_text(link.sub(keep, text))
 
 def open_browser():

@@ -31,9 +31,9 @@ def test_the_readmes_links_resolve_in_a_clone():
     assert 'pstl-dev.github.io' not in text  # the documentation site is not published
 
 def test_every_entry_of_the_api_has_its_own_docstring():
-    "A page shows each definition's own docstring (00_core's `ApiDoc`): one inherited from PyTorch, or none, would show nothing useful."
+    "A page shows each definition's own docstring (00b_docs's `ApiDoc`): one inherited from PyTorch, or none, would show nothing useful."
     import importlib, inspect, pkgutil, pstl
-    from pstl.core import ApiDoc
+    from pstl.docs import ApiDoc
     missing = []
     for m in pkgutil.iter_modules(pstl.__path__):
         if m.name.startswith('_'): continue

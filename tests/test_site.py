@@ -22,6 +22,16 @@ SEEN = """() => {
     ids: [...document.querySelectorAll('[id]')].map(e => e.id),
     scrollWidth: document.documentElement.scrollWidth, width: window.innerWidth,
     maths: document.querySelectorAll('math').length, title: document.title, h1: document.querySelector('h1')?.innerText,
+    mathFont: document.querySelector('math') ? getComputedStyle(document.querySelector('math')).fontFamily : '',
+    figures: [...document.querySelectorAll('article img')].map(i => ({caption: i.closest('figure')?.querySelector('figcaption')?.innerText || '',
+                                                                     full: i.closest('a')?.getAttribute('href') || ''})),
+    wideCode: [...document.querySelectorAll('article pre')].filter(p => p.scrollWidth > p.clientWidth + 1).map(p => p.innerText.slice(0, 60)),
+    codeBlocks: [...document.querySelectorAll('article pre')].filter(p => !p.closest('.cell-output') && !p.classList.contains('cell-output')).length,
+    copyButtons: document.querySelectorAll('article pre > button.copy').length,
+    cells: [...document.querySelectorAll('article td, article th')].map(c => c.innerText.trim()),
+    sources: [...document.querySelectorAll('.source-link, a.source-link')].map(a => a.getAttribute('href') || a.querySelector('a')?.getAttribute('href')),
+    search: !!document.querySelector('input#search[type=search]') && Array.isArray(window.PSTL_SEARCH) && window.PSTL_SEARCH.length,
+    notebook: document.querySelector('.notebook-link a')?.getAttribute('href') || '',
   };
 }"""
 
@@ -79,9 +89,11 @@ def test_links_and_anchors_resolve(seen):
             assert 'pstl-dev.github.io' not in link and 'github.com/pstl-dev' not in link, (name, link)
             if re.match(r'[a-z]+:', link): continue  # the web
             target, _, anchor = link.partition('#')
+            assert not target.startswith('../'), (name, link)  # the site works away from the clone: nothing links out of it
             if not target: assert anchor in ids[name], (name, link); continue
             assert (site/target).exists(), (name, link)
-            if target.endswith('.html') and anchor: assert anchor in ids[target], (name, link)
+            if target.endswith('.html') and anchor:  # a page of the site, or the page of a source file
+                assert anchor in ids[target] if target in ids else f'id="{anchor}"' in (site/target).read_text(), (name, link)
             checked += 1
     assert checked > 300
 
@@ -89,3 +101,62 @@ def test_phone_width_has_no_sideways_scroll(seen):
     _, pages = seen
     wide = {name: p['scrollWidth'] for (w, name), p in pages.items() if w == 390 and p['scrollWidth'] > p['width']}
     assert wide == {}, wide
+
+def test_figures_have_captions_and_open_full_size(seen):
+    _, pages = seen
+    figures = [(name, f) for (w, name), p in pages.items() if w == WIDTHS[0] for f in p['figures']]
+    assert len(figures) > 15
+    assert [(n, f) for n, f in figures if not re.match(r'Figure \d+: .{15,}', f['caption']) or not f['full'].startswith('figures/')] == []
+
+def test_code_wraps_and_can_be_copied(seen):
+    "At a desktop's width no block of code scrolls sideways; every block of code (not its output) has a copy button."
+    _, pages = seen
+    assert {name: p['wideCode'] for (w, name), p in pages.items() if w == WIDTHS[0] and p['wideCode']} == {}
+    assert {name: (p['copyButtons'], p['codeBlocks']) for (w, name), p in pages.items() if p['copyButtons'] != p['codeBlocks']} == {}
+
+def test_tables_and_api_entries_read_whole(seen):
+    "No cell cut short by pandas, no parameter typed NoneType, no Union without its arguments, no long repr as a default."
+    _, pages = seen
+    for (width, name), p in pages.items():
+        if width != WIDTHS[0]: continue
+        assert [c for c in p['cells'] if c.endswith('...') or c.endswith('…')] == [], name
+        assert [c for c in p['cells'] if re.search(r'\bNoneType\b|\bUnion\b(?!\[)|Layout\(\'', c)] == [], name
+
+def test_every_api_entry_has_a_parameter_table():
+    "Each class and function a page documents, with parameters, shows a table of them (00b_docs), documented beside them or not; no NoneType, bare Union or long repr."
+    import importlib, inspect, pkgutil, pstl
+    from pstl.docs import ApiDoc
+    missing, unreadable = [], []
+    for m in pkgutil.iter_modules(pstl.__path__):
+        mod = importlib.import_module(f'pstl.{m.name}')
+        for name in getattr(mod, '__all__', []):
+            obj = getattr(mod, name)
+            if not (inspect.isclass(obj) or inspect.isfunction(obj)): continue
+            try: params = [k for k in inspect.signature(obj).parameters if k != 'self']
+            except (TypeError, ValueError): continue
+            doc = ApiDoc(obj)
+            if params and not doc.table(): missing.append(f'{m.name}.{name}')
+            if re.search(r'\bNoneType\b|\bUnion\b(?!\[)|Layout\(\'', doc.signature() + doc.table()): unreadable.append(f'{m.name}.{name}')
+    assert missing == [] and unreadable == [], (missing, unreadable)
+
+def test_source_links_open_the_line(seen):
+    "Each API entry's source link opens the site's page of that file at the entry's line."
+    site, pages = seen
+    links = [l for (w, _), p in pages.items() if w == WIDTHS[0] for l in p['sources'] if l]
+    assert len(links) > 100
+    for link in links:
+        target, _, anchor = link.partition('#')
+        assert re.fullmatch(r'source/pstl/\w+\.py\.html', target) and re.fullmatch(r'L\d+', anchor), link
+        assert f'id="{anchor}"' in (site/target).read_text(), link
+
+def test_search_notebooks_and_mathematics(seen):
+    "Every page has the search box and its index, a link to download its notebook; mathematics in a math font."
+    site, pages = seen
+    assert {name for (w, name), p in pages.items() if not p['search']} == set()
+    assert {name for (w, name), p in pages.items() if not (p['notebook'].startswith('files/nbs/') and (site/p['notebook']).is_file())} == set()
+    assert {name: p['mathFont'] for (w, name), p in pages.items() if p['maths'] and 'Math' not in p['mathFont']} == {}
+    with open_browser() as browser:
+        page = browser.new_page(viewport=dict(width=1280, height=900))
+        page.goto((site/'index.html').as_uri()); page.fill('#search', 'central spatial mask')
+        hits = page.eval_on_selector_all('#search-results a', 'as => as.map(a => a.getAttribute("href"))')
+        assert hits and any(h.startswith('masks.html') for h in hits), hits
