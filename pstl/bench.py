@@ -101,7 +101,8 @@ class BenchConfig:
 QUICK = dict(batch_size=32, steps=2, warmup=1, linear_epochs=10, linear_samples=128)
 CASES = {'ntu': {},  # the authors' NTU-60 step: batch 128, 25 joints, two persons, projector 6144
          'nucla': dict(batch_size=32, projector=1024, layout='kinect20', persons=1)}  # what the N-UCLA study trains
-PLANS = ('fast', 'bfloat16', 'compiled', 'reference')  # the library's step; the same under bfloat16 autocast; under torch.compile; the authors'
+PLANS = ('fast', 'bfloat16', 'compiled', 'cuda-graphs', 'reference')  # the library's step; the same under bfloat16 autocast; under
+# torch.compile; under torch.compile(mode='reduce-overhead'), CUDA graphs (a CUDA device only); the authors'
 
 # %% ../nbs/10_bench.ipynb #97be4327
 def _peak_rss_mb() -> float:
@@ -128,6 +129,7 @@ def _time_linear_eval(plan: str, encoder: STGCN, data: SkeletonSet, cfg: BenchCo
 def measure(plan: str, cfg: BenchConfig) -> dict:
     "Time one plan (one of PLANS) in this process: pretraining steps, linear evaluation, peak memory."
     if plan not in PLANS: raise ValueError(f"unknown plan {plan!r}: use one of {', '.join(PLANS)}")
+    if plan == 'cuda-graphs' and torch.device(cfg.device).type != 'cuda': raise ValueError(f"the cuda-graphs plan needs a CUDA device, not {cfg.device}")
     torch.set_num_threads(cfg.threads or usable_cores())
     device, layout = torch.device(cfg.device), LAYOUTS[cfg.layout]
     fast = plan != 'reference'
@@ -137,7 +139,8 @@ def measure(plan: str, cfg: BenchConfig) -> dict:
                           precision='bfloat16' if plan == 'bfloat16' else 'float32')
     torch.manual_seed(cfg.seed)
     model = PSTLModel(layout, pcfg).to(device).train()
-    net = torch.compile(model) if plan == 'compiled' else model  # inductor: C++ on the CPU, Triton on CUDA
+    # inductor: C++ on the CPU, Triton on CUDA; 'reduce-overhead' also replays the whole step as CUDA graphs (launches are most of a small GPU step)
+    net = torch.compile(model) if plan == 'compiled' else torch.compile(model, mode='reduce-overhead') if plan == 'cuda-graphs' else model
     opt = _optimizer(model, pcfg) if fast else reference.adam(model.parameters(), pcfg.lr, pcfg.weight_decay)
     x = data.batch(np.arange(cfg.batch_size), device)
     generator, rng = torch.Generator().manual_seed(cfg.seed), random.Random(cfg.seed)
@@ -219,6 +222,8 @@ def bench(
     for name in dict.fromkeys(['fast', *plans, 'reference']):
         if name == 'bfloat16' and (lacks := native_precision('bfloat16', cfg.device)):
             log(f"  {'bfloat16:':10s} skipped: {lacks} (emulated, it would only measure the emulation)"); continue
+        if name == 'cuda-graphs' and torch.device(cfg.device).type != 'cuda':
+            log(f"  {'cuda-graphs:':10s} skipped: CUDA graphs need a CUDA device"); continue
         m = measured[name] = _measure_in_subprocess(name, cfg)[0]
         log(f"  {name + ':':10s} {m['samples_per_s']:.2f} samples/s (steps {m['step_seconds']} s, after warm-up steps "
             f"{m['warmup_seconds']} s)" + (f", linear eval {m['linear_eval_seconds']:.1f} s" if 'linear_eval_seconds' in m else '')

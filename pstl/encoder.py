@@ -48,6 +48,8 @@ def mix_joints(
 # %% ../nbs/04_encoder.ipynb #45d4b481
 class GraphConv(nn.Module):
     "ST-GCN's spatial graph convolution: a 1x1 convolution to K x C_out channels, then a sum over the K partitions."
+    recompute_on = ('cpu',)  # device types where backward recomputes the largest product rather than keep it (on CUDA launches cost more than memory)
+
     def __init__(self, in_channels: int, out_channels: int, partitions: int):
         super().__init__()
         self.partitions = partitions
@@ -58,7 +60,7 @@ class GraphConv(nn.Module):
         if x.shape[1] < self.conv.out_channels // self.partitions: return self._mix_joints_first(x, A)
         # the (n c t, k v) matrix is K times this block's activations, the largest tensor backward would keep:
         # recomputing it there (one small product and a copy) costs far less time than it saves memory
-        if torch.is_grad_enabled(): return checkpoint(self._convolve_first, x, A, use_reentrant=False)
+        if torch.is_grad_enabled() and x.device.type in self.recompute_on: return checkpoint(self._convolve_first, x, A, use_reentrant=False)
         return self._convolve_first(x, A)
 
     def _convolve_first(self, x, A):
