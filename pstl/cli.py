@@ -21,7 +21,8 @@ from dataclasses import asdict, fields, replace
 from .encoder import STGCN
 from .evaluate import (load_encoder, save_classifier, extract_features, linear_probe, knn, finetune, FinetuneConfig, ensemble,
                            write_result, raw_features, confusion_matrix, plot_confusion, plot_tsne)
-from .missing_joints import DepartureConfig, DEPARTURES, departure_study, preparation_study, training_views
+from .departures import DepartureConfig, DEPARTURES, departure_study, preparation_study, training_views
+from .corruptions import corruption_study
 from .study import StudyConfig, PARTS, METHODS as STUDY_METHODS, run_study
 from .report import targets
 from .bench import BenchConfig, QUICK, CASES, PLANS, bench
@@ -40,7 +41,7 @@ def parser() -> argparse.ArgumentParser:
     top = _Parser(prog='pstl', description='PSTL: self-supervised skeleton action representations from partial sequences.')
     sub = top.add_subparsers(dest='command', required=True, metavar='COMMAND')
     for add in (_add_demo, _add_synthetic, _add_prepare, _add_pretrain, _add_probes, _add_finetune, _add_study, _add_departures,
-                _add_preparations, _add_ensemble, _add_bench): add(sub)
+                _add_preparations, _add_corruptions, _add_ensemble, _add_bench): add(sub)
     return top
 
 def run(args) -> dict:
@@ -297,7 +298,7 @@ def _report(result, path, kept=False):
 
 # %% ../nbs/09_cli.ipynb #d66cf9f2
 def result_name(
-    protocol: str,  # 'linear', 'knn', 'finetune', 'semi-0.1', 'ensemble', ...
+    protocol: str,  # 'linear', 'knn', 'finetune', 'semi-0.1', 'ensemble' or another protocol's name
     stream: str,  # the stream evaluated
     val_fingerprint: str,  # the validation split's `fingerprint`
     settings: dict,  # every other setting that changes the result (the probe's seed, epochs, lr, ...)
@@ -311,7 +312,7 @@ def evaluation(
     command: str,  # the command, for its messages
     data,  # the prepared data directory
     weights,  # the encoder evaluated (None: trained from scratch)
-    protocol: str,  # 'linear', 'linear-std', 'knn', 'finetune', 'semi-0.1', ...
+    protocol: str,  # 'linear', 'linear-std', 'knn', 'finetune', 'semi-0.1' or another protocol's name
     settings: dict,  # everything else that changes the result
     stream: str = None,  # None: the encoder's own
     out=None,  # the folder of the result files (default: beside `weights`)
@@ -478,6 +479,26 @@ def _run_preparations(args) -> dict:
     print(summary.to_string(index=False), f"\n-> {Path(args.results)/'summary.csv'}")
     return dict(summary=summary)
 
+# %% ../nbs/09_cli.ipynb #fb374344
+def _add_corruptions(sub):
+    p = sub.add_parser('corruptions', help="every kept encoder and the raw coordinates under the same corruptions: joints removed or zeroed, jitter, a part occluded, frames dropped")
+    p.add_argument('--encoders', required=True, help="a folder of encoder files, as a study's encoders/ (<method>-joint-e<epochs>-seed<seed>.pt)")
+    p.add_argument('--raw', help="the N-UCLA folder with all_sqe/: prepared into --work/data as `pstl study nucla` prepares it")
+    p.add_argument('--data', help='or a prepared data directory (train and val splits)')
+    p.add_argument('--work', default='runs/corruptions', help='where --raw is prepared (large)')
+    p.add_argument('--results', default='results/corruptions', help='pieces/, results.csv, summary.csv (small)')
+    p.add_argument('--methods', nargs='+', help="the encoders' methods to run now, and raw for the raw coordinates (default: all)")
+    p.add_argument('--probe-epochs', type=FLAG_RULES['probe_epochs'], default=150, help="the authors' linear evaluation (default: 150)")
+    p.add_argument('--force', action='store_true', help='redo pieces kept with other inputs or settings')
+
+def _run_corruptions(args) -> dict:
+    if not (args.raw or args.data): raise ValueError("corruptions needs --raw (the N-UCLA folder) or --data (a prepared data directory)")
+    data = args.data or Path(args.work)/'data'
+    if not args.data and not (data/'val_label.pkl').exists(): prepare_nucla(args.raw, data, quiet=True)
+    summary = corruption_study(data, args.encoders, args.results, args.methods, args.probe_epochs, args.force)
+    print(summary.to_string(index=False), f"\n-> {Path(args.results)/'summary.csv'}")
+    return dict(summary=summary)
+
 # %% ../nbs/09_cli.ipynb #1bd21239
 def _add_bench(sub):
     p = sub.add_parser('bench', help="pretraining and linear-evaluation speed against the authors' execution")
@@ -550,7 +571,7 @@ def demo(out='runs/demo', epochs: int = 8, seed: int = 0, quiet: bool = False, f
     matplotlib.use('Agg')
     t0, out = time.perf_counter(), Path(out)
     data = out/'data'
-    # a 1024-wide projector needs the authors' lambda scaled by (6144 / 1024)^2, and a lower lr (see 08_missing_joints)
+    # a 1024-wide projector needs the authors' lambda scaled by (6144 / 1024)^2, and a lower lr (see 08a_departures)
     cfg = PretrainConfig(data=str(data), out=str(out/'pstl'), epochs=epochs, warmup_epochs=1, batch_size=32, lr=1e-3,
                          projector_dims=(1024, 1024, 1024), lambd=7.2e-3, seed=seed, quiet=quiet)
     if (out/'pstl'/'config.json').exists():  # work already there is reused only when it was made with these settings
@@ -585,4 +606,4 @@ def _run_demo(args) -> dict: return demo(args.out, args.epochs, args.seed, args.
 
 COMMANDS = dict(demo=_run_demo, synthetic=_run_synthetic, prepare=_run_prepare, pretrain=_run_pretrain, linear=_run_linear,
                 knn=_run_knn, finetune=_run_finetune, ensemble=_run_ensemble, study=_run_study, departures=_run_departures,
-                preparations=_run_preparations, bench=_run_bench)  # what `run` calls for each command
+                preparations=_run_preparations, corruptions=_run_corruptions, bench=_run_bench)  # what `run` calls for each command

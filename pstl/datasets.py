@@ -84,7 +84,7 @@ def from_sequences(
     sequences,  # arrays (T, V, 3) or (T, M, V, 3), any T
     labels,  # one integer label per sequence, 0-based
     layout: Layout,
-    names=None,  # sample names; default `sample_00000`, ...
+    names=None,  # sample names; default `sample_00000`, `sample_00001` and so on
     frames: int = 50,
     max_persons: int = 2,
     centre: str = 'frame',  # as `prepare_sequence`: 'frame' (AimCLR), 'first' or 'none'

@@ -303,7 +303,7 @@ def ensemble(
 # %% ../nbs/07_evaluate.ipynb #10d1120c
 def write_result(
     folder,  # the folder of the weights that were evaluated
-    name: str,  # 'linear', 'knn', 'finetune', ...
+    name: str,  # 'linear', 'knn', 'finetune' or another protocol's name
     result: dict,
     seconds: float = None,  # the wall time of what made it
 ) -> Path:

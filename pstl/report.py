@@ -70,7 +70,7 @@ def _mean_std(r) -> str: return '–' if r is None else f"{r['mean']:.1f} ± {r[
 
 # %% ../nbs/12a_report.ipynb #a6f6c94c
 def targets(table) -> 'pd.DataFrame':
-    "Issue 25's targets that carry a threshold, each with both sides, the difference, its 95 % interval and whether it is met."
+    "The study's targets that carry a threshold (set before it ran), each with both sides, the difference, its 95 % interval and whether it is met."
     import pandas as pd
     s, rows = summarise(pd.DataFrame(table)), []
     def add(target, a, b, need=0.0, interval=False, within=None):

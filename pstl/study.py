@@ -8,22 +8,20 @@ import json, os, shutil, time
 from dataclasses import dataclass, asdict
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from .core import atomic_write, provenance, differences, usable_cores, pick_device, claim_folder
 from .data import SkeletonSet, load_prepared, label_fraction_indices, check_labels
-from .datasets import prepare_nucla
 from .encoder import STGCN
 from .pretrain import PretrainConfig, pretrain, saved_config, config_differences, read_metrics, load_checkpoint, EXECUTION, current_settings, check_precision
-from .evaluate import load_encoder, extract_features, linear_probe, knn, topk_accuracy, raw_features, finetune, FinetuneConfig, predict, reestimate_batchnorm
-from .missing_joints import missing_joint_sets, zero_joints
+from .evaluate import load_encoder, finetune, FinetuneConfig, reestimate_batchnorm
+from .missing_joints import missing_joint_sets, missing_features, probe_scores, score_rows, classifier_scores
 
 # %% auto #0
-__all__ = ['NOT_SETTINGS', 'NOTHING_MISSING', 'PARTS', 'PRETRAINED', 'ABLATIONS', 'BASELINES', 'METHODS', 'RANDOM_ENCODER',
-           'COLUMNS', 'StudyConfig', 'cached', 'study_pretrain_config', 'pretrain_settings', 'encoder_path',
-           'pretrained', 'pretrain_side_by_side', 'keep_encoders', 'restore_encoders', 'missing_features',
-           'probe_scores', 'score_rows', 'finetune_scores', 'Piece', 'study_pieces', 'run_study', 'write_results']
+__all__ = ['NOT_SETTINGS', 'PARTS', 'PRETRAINED', 'ABLATIONS', 'BASELINES', 'METHODS', 'RANDOM_ENCODER', 'COLUMNS', 'StudyConfig',
+           'cached', 'study_pretrain_config', 'pretrain_settings', 'encoder_path', 'pretrained',
+           'pretrain_side_by_side', 'keep_encoders', 'restore_encoders', 'finetune_scores', 'Piece', 'study_pieces',
+           'run_study', 'write_results']
 
 # %% ../nbs/12_study.ipynb #404042b5
 @dataclass
@@ -41,8 +39,8 @@ class StudyConfig:
     finetune_epochs: int = 150  # fine-tuning, and supervised training from scratch: the authors', chosen on the training views
     finetune_lr: float = 5e-3  # the authors' fine-tuning learning rate
     label_fractions: tuple = (1.0, 0.3, 0.1)  # class-balanced label subsets, the same for every method of a seed
-    budget_epochs: int = 200  # the long PSTL run (seed 0) ...
-    budget_snapshots: tuple = (25, 50, 100)  # ... probed after these epochs and at its end
+    budget_epochs: int = 200  # the length of the long PSTL run (seed 0)
+    budget_snapshots: tuple = (25, 50, 100)  # the epochs at which the long run is probed, besides its end
     missing_counts: tuple = (0, 2, 4, 6, 8, 10)  # how many random joints go missing at test time (and each body part)
     missing_seeds: tuple = (0, 1, 2)  # one random set of k missing joints per entry, the same for every method and seed
     fusion: tuple = (0.6, 0.6, 0.4)  # joint, motion, bone logits: AimCLR's ensemble weights (the PSTL authors publish none)
@@ -179,49 +177,6 @@ def restore_encoders(results, work) -> list:
         shutil.copyfile(kept, run/'encoder.pt'); restored.append(run)
     return restored
 
-# %% ../nbs/12_study.ipynb #0406759b
-NOTHING_MISSING = {'0': [torch.zeros(0, dtype=torch.long)]}
-
-# %% ../nbs/12_study.ipynb #e9619621
-def missing_features(
-    train: SkeletonSet, val: SkeletonSet,
-    encoder: STGCN = None,  # None: the raw coordinates
-    stream: str = 'joint',
-    sets: dict = None,  # from `missing_joint_sets`; by default nothing missing
-    pooled: bool = False,  # raw coordinates only: pooled over time (`raw_features`)
-) -> tuple:  # training features (complete sequences), and missing label -> one (N_val, D) feature matrix per joint set
-    "Frozen features of the complete training sequences and of the test sequences with each set of joints removed."
-    features = (lambda s, drop: raw_features(zero_joints(s, drop) if len(drop) else s, stream, pooled)) if encoder is None else \
-               (lambda s, drop: extract_features(encoder, s, stream, drop_joints=drop))
-    return features(train, []), {label: [features(val, drop) for drop in joint_sets] for label, joint_sets in (sets or NOTHING_MISSING).items()}
-
-# %% ../nbs/12_study.ipynb #400e4b0c
-def probe_scores(
-    train_features, train_labels, val_features: dict, val_labels,  # val_features as `missing_features` gives them
-    protocols=('linear', 'linear-std', 'knn'),
-    labelled=None,  # indices of the training sequences whose labels the probes see (default all)
-    probe_epochs: int = 150,
-    seed: int = 0,
-) -> dict:  # protocol -> missing label -> one (N_val, classes) score array per joint set
-    "Class scores of each probe, trained on (the labelled part of) the training features, for every missing-joint set."
-    idx = np.arange(len(train_labels)) if labelled is None else np.asarray(labelled)
-    ftr, ytr = train_features[idx], np.asarray(train_labels)[idx]
-    classes = int(max(np.max(train_labels), np.max(val_labels))) + 1
-    heads = {}
-    for p in (p for p in protocols if p != 'knn'):
-        fit = linear_probe(ftr, ytr, ftr[:1], ytr[:1], num_classes=classes, epochs=probe_epochs, standardize=p == 'linear-std', seed=seed)
-        mean, scale = (ftr.mean(0), ftr.std(0).clamp_min(1e-6)) if p == 'linear-std' else (0.0, 1.0)
-        heads[p] = lambda f, c=fit['classifier'], m=mean, s=scale: c((f - m) / s).numpy()
-    with torch.no_grad():
-        return {p: {label: [knn(ftr, ytr, f, val_labels, num_classes=classes)['scores'] if p == 'knn' else heads[p](f) for f in fs]
-                    for label, fs in val_features.items()} for p in protocols}
-
-# %% ../nbs/12_study.ipynb #0f29afaa
-def score_rows(scores: dict, labels) -> list:
-    "Rows {protocol, missing, top1} from scores by protocol and missing label, top-1 averaged over a label's joint sets."
-    return [dict(protocol=p, missing=label, top1=round(float(np.mean([topk_accuracy(s, labels, ks=(1,))['top1'] for s in runs])), 2))
-            for p, by_label in scores.items() for label, runs in by_label.items()]
-
 # %% ../nbs/12_study.ipynb #652b4404
 def finetune_scores(
     train: SkeletonSet, val: SkeletonSet,
@@ -231,9 +186,7 @@ def finetune_scores(
     cfg: FinetuneConfig = FinetuneConfig(),
 ) -> dict:  # missing label -> one (N_val, classes) score array per joint set
     "Fine-tune `encoder` with a classifier on (a fraction of) the labels; its scores on `val` for every missing-joint set."
-    sets = sets or {'0': [torch.zeros(0, dtype=torch.long)]}
-    model = finetune(encoder, train, val, cfg, stream=stream)['model']
-    return {label: [predict(model, val, drop_joints=d).numpy() for d in joint_sets] for label, joint_sets in sets.items()}
+    return classifier_scores(finetune(encoder, train, val, cfg, stream=stream)['model'], val, sets)
 
 # %% ../nbs/12_study.ipynb #d1fff52b
 PARTS = ('probes', 'finetune', 'supervised', 'budget', 'streams')
@@ -252,8 +205,8 @@ class Piece:
     seed: int
     settings: dict  # everything its rows depend on
     compute: callable  # -> rows
-    needs: tuple = ()  # the pretraining runs (`PretrainConfig`s) it reads, trained before it ...
-    at: int = None  # ... to this snapshot epoch only (default: to their end)
+    needs: tuple = ()  # the pretraining runs (`PretrainConfig`s) it reads, trained before it
+    at: int = None  # how far those runs are trained first: to this snapshot epoch (default: to their end)
 
 def _rows(scores: dict, val, **columns) -> list:
     return [dict(**columns, **r) for r in score_rows(scores, val.labels)]

@@ -1,8 +1,9 @@
 """What rounding a kept encoder to float16 does to the probes: every finished run of the schedule study (trained on
 N-UCLA's view 1; probed on view 2, never view 3) probed with its own float32 weights, again with them (the probes'
-run-to-run spread), and with the float16 copy `pstl.study.keep_encoders` commits. Writes rounding.json and README.md here.
+run-to-run spread), and with the float16 copy `pstl.study.keep_encoders` commits. Writes rounding.json and README.md
+into --out (results/encoders-fp16).
 
-    python results/encoders-fp16/measure.py [--work runs/schedule] [--force]
+    python scripts/encoders-fp16.py [--work runs/schedule] [--out results/encoders-fp16] [--force]
 """
 import argparse, json, sys, tempfile, time
 from pathlib import Path
@@ -11,13 +12,15 @@ from pstl.core import atomic_write, provenance, markdown_table
 from pstl.data import load_prepared
 from pstl.evaluate import load_encoder
 from pstl.pretrain import load_checkpoint
-from pstl.study import StudyConfig, _half, missing_features, probe_scores, score_rows
+from pstl.study import StudyConfig, _half
+from pstl.missing_joints import missing_features, probe_scores, score_rows
 
-here = Path(__file__).parent
 p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 p.add_argument('--work', default='runs/schedule', help="the schedule study's work folder (its data and pretrain runs)")
+p.add_argument('--out', default='results/encoders-fp16', help='where rounding.json and README.md go')
 p.add_argument('--force', action='store_true', help='measure again when rounding.json exists')
 args = p.parse_args()
+here = Path(args.out); here.mkdir(parents=True, exist_ok=True)
 work, out = Path(args.work), here/'rounding.json'
 runs = sorted(r for r in work.glob('pretrain/*') if (r/'encoder.pt').exists())
 if not runs: sys.exit(f"{work/'pretrain'}: no finished runs (make them with results/schedule/README.md's command)")
@@ -45,7 +48,7 @@ table = markdown_table(['run', *[f'{p}: float32 / again / float16' for p in prot
 `pstl.study.keep_encoders` commits each finished encoder of a study in float16 (1.6 MB instead of 3.3 MB), so that
 any probe can be redone from a clone without retraining. Here every finished run of the schedule study (PSTL trained
 on N-UCLA's view 1) is probed on view 2 with its float32 weights, with them again, and with its float16 copy:
-top-1 %, all labels, nothing missing, probe seed 0 (`rounding.json`; `python results/encoders-fp16/measure.py`).
+top-1 %, all labels, nothing missing, probe seed 0 (`rounding.json`; `python scripts/encoders-fp16.py`).
 
 {table}
 

@@ -3,7 +3,7 @@
 # 150 pretraining epochs with 10 warm-up epochs, bfloat16 forward, fine-tunes and training from scratch of $FT epochs.
 # Run from the repository root, with ../shared/data/nucla beside it. Resumable: run it again and every step keeps what is
 # done (pieces under results/study-e150/pieces, encoders and checkpoints under runs/study-e150/pretrain). Steps are in
-# the order the issue's verdicts need them; each pretraining step trains two runs side by side, one thread each.
+# the order the claims need them; each pretraining step trains two runs side by side, one thread each.
 set -e
 export FT=${FT:-150}  # the fine-tune length chosen in results/schedule/README.md: the authors' 150
 study() { pstl study nucla --raw "${RAW:-../shared/data/nucla}" --work runs/study-e150 --results results/study-e150 \
