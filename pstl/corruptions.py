@@ -4,7 +4,7 @@
 
 # %% ../nbs/08b_corruptions.ipynb #dc56e536
 from __future__ import annotations
-import json, time
+import json, re, time
 from pathlib import Path
 
 import numpy as np
@@ -120,7 +120,8 @@ def corruption_study(
     if not files and methods != ['raw']: raise ValueError(f"{encoders}: no joint-stream encoder files (<method>-joint-e<epochs>-seed<seed>.pt)")
     rows = []
     for f in files:
-        method, seed = f.stem.split('-joint-')[0], int(f.stem.rsplit('seed', 1)[1])
+        if not (named := re.fullmatch(r'(?P<method>.+)-joint-e\d+-seed(?P<seed>\d+)', f.stem)): raise ValueError(f"{f}: not named <method>-joint-e<epochs>-seed<seed>.pt")
+        method, seed = named['method'], int(named['seed'])  # random-joint-joint-e150-seed0: the method random-joint
         if methods and method not in methods: continue
         made_by = dict(method=method, seed=seed, encoder=f.name, encoder_digest=file_digest(f), data=digest, **settings)
         log(f"{f.name}: every corruption")
