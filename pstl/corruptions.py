@@ -16,7 +16,7 @@ from .missing_joints import missing_joint_sets, zero_joints, probe_scores, score
 
 # %% auto #0
 __all__ = ['CORRUPTIONS', 'DRAWS', 'jitter', 'drop_frames', 'corrupted_sets', 'corruption_rows', 'summarise_corruptions',
-           'corruption_study', 'as_study_rows']
+           'corruption_study', 'plot_corruptions', 'as_study_rows']
 
 # %% ../nbs/08b_corruptions.ipynb #797b7579
 CORRUPTIONS = {  # name: its levels (a count of joints, a noise std in the coordinates' units, a fraction of frames; None: each body part)
@@ -142,6 +142,38 @@ def corruption_study(
     atomic_write(results/'results.csv', lambda f: f.write(table.to_csv(index=False).encode()))
     atomic_write(results/'summary.csv', lambda f: f.write(summary.to_csv(index=False).encode()))
     return summary
+
+# %% ../nbs/08b_corruptions.ipynb #f9aee807
+def plot_corruptions(summary, protocol: str = 'linear', methods=None) -> 'plt.Figure':
+    "Top-1 of each method at every level of every corruption under one probe (from `summarise_corruptions`), and with each body part occluded."
+    import matplotlib.pyplot as plt
+    s = summary[summary.protocol == protocol]
+    methods = [m for m in (methods or dict.fromkeys(s.method)) if m in set(s.method)]
+    colours = {m: f'C{i}' for i, m in enumerate(methods)}
+    names = [c for c in CORRUPTIONS if c != 'occluded' and c in set(s.corruption)]
+    fig, axs = plt.subplots(2, 3, figsize=(13, 7.5), sharey=True)
+    clean = s[s.corruption == 'clean'].set_index('method')
+    for ax, name in zip(axs.flat, names):
+        for m in methods:
+            r = s[(s.method == m) & (s.corruption == name)]
+            if not len(r) or m not in clean.index: continue
+            x = np.r_[0.0, r.level.astype(float)]
+            y, e = np.r_[clean.loc[m, 'mean'], r['mean']], np.r_[clean.loc[m, 'std'], r['std']]
+            ax.plot(x, y, marker='o', color=colours[m], label=m)
+            ax.fill_between(x, y - np.nan_to_num(e), y + np.nan_to_num(e), color=colours[m], alpha=0.15)
+        unit = {'removed': 'joints removed from the graph', 'zeroed': 'joints zeroed', 'jitter': 'noise std (coordinate units)', 'frames': 'fraction of frames dropped'}
+        ax.set_title(name, fontsize=12); ax.set_xlabel(unit.get(name, 'level'), fontsize=10); ax.grid(alpha=0.3); ax.tick_params(labelleft=True)
+    parts = s[s.corruption == 'occluded']
+    ax = axs.flat[len(names)]
+    if len(parts):
+        pivot = parts.pivot_table(index='level', columns='method', values='mean', sort=False)[[m for m in methods if m in set(parts.method)]]
+        pivot.plot.bar(ax=ax, rot=20, color=[colours[m] for m in pivot.columns], legend=False, width=0.8)
+        ax.set_title('occluded (one body part zeroed)', fontsize=12); ax.set_xlabel('')
+    for row in axs: row[0].set_ylabel(f'top-1 % ({protocol})', fontsize=11)
+    for ax in axs.flat[len(names) + 1:]: ax.axis('off')
+    handles = [plt.Line2D([], [], color=colours[m], marker='o', label=m) for m in methods]
+    axs.flat[-1].legend(handles=handles, loc='center', fontsize=11, frameon=False)
+    fig.tight_layout(); return fig
 
 # %% ../nbs/08b_corruptions.ipynb #c78cbe6c
 def as_study_rows(table, corruption: str = 'zeroed', epochs: int = None) -> 'pd.DataFrame':

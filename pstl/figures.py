@@ -38,17 +38,18 @@ def plot_protocols(table) -> 'plt.Figure':
     order = [m for m in (*BASELINES, 'supervised', 'skeletonbt', *ABLATIONS, 'pstl') if m in set(s.method)]
     shown = lambda m, p: 'supervised' if (m, p) == ('supervised', 'finetune') else p  # fine-tuning's baseline: training from scratch
     width = 0.8 / len(order)
-    fig, ax = plt.subplots(figsize=(9, 4.2))
+    fig, ax = plt.subplots(figsize=(9, 5.2))
     for i, m in enumerate(order):
         r = [pick(s, method=m, protocol=shown(m, p)) for p in protocols]
         x = [k + (i - (len(order) - 1) / 2) * width for k, v in enumerate(r) if v]
         if not x: continue
         ax.bar(x, [v['mean'] for v in r if v], width, yerr=[0 if np.isnan(v['std']) else v['std'] for v in r if v], capsize=2,
                color=_COLOURS.get(m, 'k'), label=_legend(m, max(v['count'] for v in r if v)))
-    ax.set_xticks(range(len(protocols)), [PROTOCOLS[p] if p != 'finetune' else 'fine-tuned\n(from scratch for ST-GCN)' for p in protocols], fontsize=8)
+    import textwrap  # two short lines a label: four labels side by side never run into each other
+    ax.set_xticks(range(len(protocols)), ['\n'.join(textwrap.wrap(PROTOCOLS[p] if p != 'finetune' else 'fine-tuned (from scratch for ST-GCN)', 20)) for p in protocols], fontsize=10)
     ax.set_ylabel('top-1 % (test view)'); ax.set_ylim(0, 100); ax.grid(axis='y', alpha=0.3)
-    ax.legend(fontsize=8, loc='upper left', ncols=3)
-    ax.set_title('each protocol on every method: all labels, nothing missing, joint stream', fontsize=10)
+    ax.legend(fontsize=9, loc='upper center', bbox_to_anchor=(0.5, -0.16), ncols=3, frameon=False)  # below the bars: never over one at 100 %
+    ax.set_title('each protocol on every method: all labels, nothing missing, joint stream', fontsize=11)
     fig.tight_layout(); return fig
 
 # %% ../nbs/12b_figures.ipynb #5482bfe0
@@ -60,8 +61,10 @@ def plot_missing(table) -> 'plt.Figure':
     s = s[s.missing.str.isdigit()].assign(k=lambda t: t.missing.astype(int)).sort_values('k')
     protocols = [p for p in ('linear', 'knn', 'finetune') if p in set(s[s.method.isin(PRETRAINED)].protocol)]
     if not protocols: return None
-    fig, axs = plt.subplots(1, len(protocols), figsize=(4 * len(protocols) + 2.4, 3.6), sharey=True, squeeze=False)
-    for ax, p in zip(axs[0], protocols):
+    rows = (len(protocols) + 2) // 2  # two panels a row, the legend in the slot after the last: readable on a page and a phone
+    fig, grid = plt.subplots(rows, 2, figsize=(11, 4.2 * rows), sharey=True, squeeze=False)
+    axs, spare = grid.flat[:len(protocols)], grid.flat[len(protocols):]
+    for ax, p in zip(axs, protocols):
         for m in (*PRETRAINED, *ABLATIONS, *raw):
             r = s[(s.method == m) & (s.protocol == p)]
             if not len(r): continue
@@ -69,10 +72,14 @@ def plot_missing(table) -> 'plt.Figure':
             ax.plot(r.k, r['mean'], marker='.' if thin else 'o', color=_COLOURS[m], lw=1 if thin else 1.5, ls=':' if m in raw else '--' if thin else '-',
                     label=_legend(m, r['count'].max()))
             if not thin: ax.fill_between(r.k, r['mean'] - r['std'].fillna(0), r['mean'] + r['std'].fillna(0), color=_COLOURS[m], alpha=0.2)
-        ax.set_title(PROTOCOLS[p], fontsize=9); ax.set_xlabel('joints missing at test time'); ax.grid(alpha=0.3)
+        ax.set_title(PROTOCOLS[p], fontsize=12); ax.set_xlabel('joints missing at test time', fontsize=11); ax.grid(alpha=0.3)
+        ax.tick_params(labelsize=10, labelleft=True)
     named = {}  # every line of every panel named once (the last panel may hold only some of the methods)
-    for ax in axs[0]: named |= dict(zip(*ax.get_legend_handles_labels()[::-1]))
-    axs[0, 0].set_ylabel('top-1 %'); axs[0, -1].legend(named.values(), named.keys(), fontsize=8, loc='upper left', bbox_to_anchor=(1.02, 1))  # beside, not over, the lines
+    for ax in axs: named |= dict(zip(*ax.get_legend_handles_labels()[::-1]))
+    for row in grid: row[0].set_ylabel('top-1 %', fontsize=11)
+    for ax in spare: ax.axis('off')
+    spare[0].legend(named.values(), named.keys(), fontsize=11, loc='center', frameon=False)  # in its own slot, not over the lines
+    for ax in spare[1:]: fig.delaxes(ax)
     fig.tight_layout(); return fig
 
 # %% ../nbs/12b_figures.ipynb #9498e08c

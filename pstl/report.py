@@ -4,6 +4,8 @@
 
 # %% ../nbs/12a_report.ipynb #e92a6ed9
 from __future__ import annotations
+from pathlib import Path
+
 import numpy as np
 
 from .study import ABLATIONS
@@ -11,7 +13,7 @@ from .stats import paired_test, decide
 
 # %% auto #0
 __all__ = ['KEYS', 'LABELS', 'PROTOCOLS', 'COMPARISONS', 'FAMILY', 'summarise', 'matching', 'pick', 'welch_interval', 'compare',
-           'average_drop', 'targets', 'headline', 'comparisons', 'by_seed', 'family']
+           'average_drop', 'targets', 'headline', 'comparisons', 'by_seed', 'family', 'study_records']
 
 # %% ../nbs/12a_report.ipynb #ff9d6fd6
 KEYS = ['method', 'protocol', 'stream', 'label_fraction', 'missing', 'epochs']
@@ -192,3 +194,16 @@ def family(
         tests.append(dict(claim=claim, protocol=protocol, a=_mean_std(_spread(sa)), b=_mean_std(_spread(sb)), direction=direction, **r))
     out = pd.DataFrame(decide(tests, alpha))
     return out[['claim', 'protocol', 'a', 'b', 'difference', 'low', 'high', 'p', 'p_holm', 'verdict', 'seeds', 'test_set']]
+
+# %% ../nbs/12a_report.ipynb #ae57b426
+def study_records(
+    study,  # a study's results folder (its results.csv)
+    corruptions=None,  # a corruption study's results folder (08b_corruptions), or None
+) -> 'pd.DataFrame':
+    "A study's records, with the corruption study's zeroed-joint rows beside them where there are any: what `family` reads."
+    import pandas as pd
+    from pstl.corruptions import as_study_rows
+    table = pd.read_csv(Path(study)/'results.csv', dtype={'missing': str})
+    if corruptions is None or not (Path(corruptions)/'results.csv').exists(): return table
+    zeroed = as_study_rows(pd.read_csv(Path(corruptions)/'results.csv', dtype={'level': str}), 'zeroed')
+    return pd.concat([table, zeroed], ignore_index=True)
