@@ -44,14 +44,9 @@ def test_a_second_run_into_a_claimed_folder_stops_at_once(data, tmp_path):
     long = ['pretrain', '--data', data, '--out', out, '--epochs', 50, '--warmup-epochs', 1, '--batch-size', 8, '--projector-dim', 32, '--quiet']
     first = started(long, out/LOCK_NAME)
     try:
-        t0 = time.perf_counter()
-        baseline = pstl('pretrain', '--data', tmp_path/'nowhere', '--out', tmp_path/'other', *TINY, check=False)  # the same start-up, refused
-        startup = time.perf_counter() - t0
-        t0 = time.perf_counter()
         second = pstl('pretrain', '--data', data, '--out', out, '--seed', 1, *TINY, check=False)
-        refused = time.perf_counter() - t0
         one_line_error(second, f"{out}: another command is writing this pretraining run (pid {first.pid}): wait for it")
-        assert baseline.returncode == 2 and refused - startup < 1.0, (refused, startup)  # refused within a second of starting up
+        assert first.poll() is None  # refused while the first still trains: it did not wait for the folder (no timing: a loaded CI machine varies)
         assert json.loads((out/'config.json').read_text())['seed'] == 0  # the first run's folder is still the first run's
     finally:
         first.kill(); first.wait()
