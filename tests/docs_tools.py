@@ -113,8 +113,7 @@ def _settings() -> dict:
     return dict(c['DEFAULT'])
 
 def _site_links(text: str, out: Path, pages: dict) -> str:
-    "Links as a reader of the built site follows them: names to their page's anchor, notebooks to their pages, sources into the clone."
-    import os
+    "Links as a reader of the built site follows them: names to their page's anchor, notebooks to their pages, sources to the site's source pages."
     cfg = _settings()
     host = cfg['doc_host'].rstrip('/') + '/' + cfg['doc_baseurl'].strip('/') + '/'
     text = text.replace(host, '')  # nbdev's links to names: page.html#anchor
