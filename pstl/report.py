@@ -115,8 +115,8 @@ def headline(summary) -> 'pd.DataFrame':
         rows += [dict(protocol=f"{PROTOCOLS[p]}, {counts[-1]} joints missing", **{LABELS[m]: _mean_std(pick(summary, method=m, protocol=p, missing=str(counts[-1])))
                                                                               for m in methods}) for p in ('linear', 'knn')]
     for p in ('linear', 'linear-std'):
-        rows.append(dict(protocol=f"joint + motion + bone, {PROTOCOLS[p]}", **{LABELS['raw']: _mean_std(pick(summary, method='raw', protocol=p, stream='ensemble')),
-                                                                            LABELS['pstl']: _mean_std(pick(summary, method='pstl', protocol=p, stream='ensemble'))}))
+        rows.append(dict(protocol=f"joint + motion + bone, {PROTOCOLS[p]}",
+                         **{LABELS[m]: _mean_std(pick(summary, method=m, protocol=p, stream='ensemble')) for m in ('raw', 'skeletonbt', 'pstl')}))
     for f in (0.1, 0.3, 1.0):
         rows.append(dict(protocol=f"fine-tuned, {f:.0%} labels (from scratch: {_mean_std(pick(summary, method='supervised', protocol='supervised', label_fraction=f))})",
                          **{LABELS[m]: _mean_std(pick(summary, method=m, protocol='finetune', label_fraction=f)) for m in ('skeletonbt', 'pstl')}))
@@ -132,6 +132,7 @@ COMPARISONS = [  # (question, protocols, a, b): a and b select summary rows (met
     ('PSTL vs raw coordinates pooled over time', ('linear', 'linear-std', 'knn'), dict(method='pstl'), dict(method='raw-pooled')),
     ('PSTL vs random encoder', ('linear', 'linear-std', 'knn'), dict(method='pstl'), dict(method='random')),
     ('3s-PSTL vs raw 3-stream ensemble', ('linear', 'linear-std'), dict(method='pstl', stream='ensemble'), dict(method='raw', stream='ensemble')),
+    ('3s-PSTL vs 3s-SkeletonBT', ('linear', 'linear-std'), dict(method='pstl', stream='ensemble'), dict(method='skeletonbt', stream='ensemble')),
     *[(f'fine-tune vs from scratch, {f:.0%} labels', ('finetune',), dict(method='pstl', label_fraction=f),
        dict(method='supervised', protocol='supervised', label_fraction=f)) for f in (0.1, 0.3, 1.0)],
     ('PSTL vs SkeletonBT fine-tuned, all labels', ('finetune',), dict(method='pstl'), dict(method='skeletonbt')),

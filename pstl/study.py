@@ -270,15 +270,15 @@ def _budget_piece(cfg, work, train, val, at, quiet, force) -> Piece:
 
 # %% ../nbs/12_study.ipynb #628bde87
 def _stream_pieces(cfg, work, train, val, sets, seed, quiet, force, method='pstl') -> list:
-    "`method` (PSTL, or the raw coordinates) on the motion and bone streams, and the joint-motion-bone ensemble of the linear probes."
-    pcs = {s: study_pretrain_config(cfg, work, 'pstl', s, seed, quiet=quiet) if method == 'pstl' else None for s in ('joint', 'motion', 'bone')}
+    "`method` (a pretrained method, or the raw coordinates) on the motion and bone streams, and the joint-motion-bone ensemble of the linear probes."
+    pcs = {s: study_pretrain_config(cfg, work, method, s, seed, quiet=quiet) if method in PRETRAINED else None for s in ('joint', 'motion', 'bone')}
     base = dict(probe_epochs=cfg.probe_epochs, missing=sorted(sets), missing_seeds=cfg.missing_seeds)
     settings = lambda s: dict(base, **pretrain_settings(pcs[s])) if pcs[s] else dict(base, stream=s)
     def scores(stream, protocols):
         encoder = load_encoder(pretrained(pcs[stream], force))[0] if pcs[stream] else None
         ftr, fvas = missing_features(train, val, encoder, stream, sets)
         return probe_scores(ftr, train.labels, fvas, val.labels, protocols, None, cfg.probe_epochs, seed)
-    epochs = cfg.epochs if method == 'pstl' else None
+    epochs = cfg.epochs if method in PRETRAINED else None
     def one(stream):
         return lambda: _reorder(_rows(scores(stream, ('linear', 'linear-std', 'knn')), val, method=method, stream=stream, seed=seed,
                                       label_fraction=1.0, epochs=epochs))
@@ -304,7 +304,7 @@ def study_pieces(
     pieces += [_finetune_piece(cfg, work, train, val, sets, m, f, s, quiet, force)
                for s in seeds for f in cfg.label_fractions for m in ('supervised', *PRETRAINED)]
     if 0 in seeds: pieces += [_budget_piece(cfg, work, train, val, at, quiet, force) for at in (*cfg.budget_snapshots, cfg.budget_epochs)]
-    return pieces + [p for s in seeds for m in ('pstl', 'raw') for p in _stream_pieces(cfg, work, train, val, sets, s, quiet, force, m)]
+    return pieces + [p for s in seeds for m in ('pstl', 'raw', 'skeletonbt') for p in _stream_pieces(cfg, work, train, val, sets, s, quiet, force, m)]
 
 # %% ../nbs/12_study.ipynb #f5f66a75
 def _known(kind: str, asked, known, show=repr, listed=str):

@@ -32,3 +32,5 @@ printf '%s\n' "random-joint 0" "random-frame 0" "random-joint 1" "unmasked 0" "r
 for s in 0 1 2; do study --methods pstl --parts streams --seeds $s --jobs 2; done
 # 6. two more seeds of PSTL and SkeletonBT
 for s in 3 4; do study --methods pstl skeletonbt --parts probes --seeds $s --jobs 2; done
+# 7. SkeletonBT's motion and bone streams and its 3-stream ensemble (3s-PSTL against 3s-SkeletonBT: the same fusion)
+for s in 0 1 2; do study --methods skeletonbt --parts streams --seeds $s --jobs 2; done
