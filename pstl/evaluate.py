@@ -157,6 +157,7 @@ def linear_probe(
     batch_size: int = 128,
     standardize: bool = False,  # z-score the features with the training statistics (not in the authors' protocol)
     seed: int = 0,
+    weight_decay: float = 0.0,  # Adam's L2 penalty; the authors' probe has none
 ) -> dict:
     "The authors' linear evaluation on precomputed features: final- and best-epoch accuracy, history, logits."
     g = torch.Generator().manual_seed(seed)
@@ -169,7 +170,7 @@ def linear_probe(
     torch.manual_seed(seed)
     classifier = nn.Linear(Xtr.shape[1], num_classes)
     nn.init.xavier_normal_(classifier.weight); nn.init.zeros_(classifier.bias)
-    opt = torch.optim.Adam(classifier.parameters(), lr=lr)
+    opt = torch.optim.Adam(classifier.parameters(), lr=lr, weight_decay=weight_decay)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
     history = []
     for epoch in range(epochs):

@@ -8,20 +8,21 @@ import json, os, shutil, time
 from dataclasses import dataclass, asdict
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from .core import atomic_write, provenance, differences, usable_cores, pick_device, claim_folder
 from .data import SkeletonSet, load_prepared, label_fraction_indices, check_labels
 from .encoder import STGCN
 from .pretrain import PretrainConfig, pretrain, saved_config, config_differences, read_metrics, load_checkpoint, EXECUTION, current_settings, check_precision
-from .evaluate import load_encoder, finetune, FinetuneConfig, reestimate_batchnorm
+from .evaluate import load_encoder, finetune, FinetuneConfig, reestimate_batchnorm, linear_probe, knn
 from .missing_joints import missing_joint_sets, missing_features, probe_scores, score_rows, classifier_scores
 
 # %% auto #0
-__all__ = ['NOT_SETTINGS', 'PARTS', 'PRETRAINED', 'ABLATIONS', 'BASELINES', 'METHODS', 'RANDOM_ENCODER', 'COLUMNS', 'StudyConfig',
-           'cached', 'study_pretrain_config', 'pretrain_settings', 'encoder_path', 'pretrained',
-           'pretrain_side_by_side', 'keep_encoders', 'restore_encoders', 'finetune_scores', 'Piece', 'study_pieces',
-           'run_study', 'write_results']
+__all__ = ['NOT_SETTINGS', 'TUNING', 'PARTS', 'PRETRAINED', 'ABLATIONS', 'BASELINES', 'METHODS', 'RANDOM_ENCODER', 'COLUMNS',
+           'TUNED', 'StudyConfig', 'cached', 'study_pretrain_config', 'pretrain_settings', 'encoder_path', 'pretrained',
+           'pretrain_side_by_side', 'keep_encoders', 'restore_encoders', 'finetune_scores', 'selection_split',
+           'tuned_probe', 'Piece', 'study_pieces', 'run_study', 'write_results']
 
 # %% ../nbs/12_study.ipynb #404042b5
 @dataclass
@@ -188,8 +189,38 @@ def finetune_scores(
     "Fine-tune `encoder` with a classifier on (a fraction of) the labels; its scores on `val` for every missing-joint set."
     return classifier_scores(finetune(encoder, train, val, cfg, stream=stream)['model'], val, sets)
 
+# %% ../nbs/12_study.ipynb #f79740ab
+TUNING = dict(protocols=('linear', 'linear-std', 'knn'), weight_decay=(0.0, 1e-4, 1e-3, 1e-2))  # in order: the authors' first
+
+def selection_split(train: SkeletonSet, seed: int = 0) -> tuple:
+    "Indices (fit, check) into `train` that choose settings without the test split: N-UCLA's view 1 and view 2, else a seeded 80/20 split."
+    names = np.asarray(train.names, dtype=str)
+    fit, check = np.char.endswith(names, '_v01'), np.char.endswith(names, '_v02')
+    if fit.any() and check.any(): return np.flatnonzero(fit), np.flatnonzero(check)
+    order = np.random.default_rng(seed).permutation(len(names))
+    return np.sort(order[:int(0.8 * len(names))]), np.sort(order[int(0.8 * len(names)):])
+
+# %% ../nbs/12_study.ipynb #aa7c2e87
+def tuned_probe(
+    train_features, train_labels, val_features, val_labels,
+    fit, check,  # indices into the training features: candidates train on `fit` and are scored on `check` (`selection_split`)
+    probe_epochs: int = 150,
+    seed: int = 0,
+    grid: dict = TUNING,
+) -> dict:  # the chosen protocol and weight decay, its top-1 on `check` and on `val_features`, and every candidate's top-1 on `check`
+    "The probe of `grid` with the best top-1 on `check` when trained on `fit`, retrained on all the training features and scored on `val_features`."
+    ytr, classes = np.asarray(train_labels), int(max(np.max(train_labels), np.max(val_labels))) + 1
+    candidates = [(p, wd) for p in grid['protocols'] for wd in ((None,) if p == 'knn' else grid['weight_decay'])]
+    def top1(p, wd, Xtr, Ytr, Xva, Yva):
+        if p == 'knn': return knn(Xtr, Ytr, Xva, Yva, num_classes=classes)['top1']
+        return linear_probe(Xtr, Ytr, Xva, Yva, num_classes=classes, epochs=probe_epochs, standardize=p == 'linear-std', seed=seed, weight_decay=wd)['top1']
+    checked = {c: top1(*c, train_features[fit], ytr[fit], train_features[check], ytr[check]) for c in candidates}
+    best = max(candidates, key=checked.get)  # the first of the best: the authors' probe on ties
+    return dict(protocol=best[0], weight_decay=best[1], check_top1=checked[best], top1=top1(*best, train_features, ytr, val_features, val_labels),
+                checked=checked)
+
 # %% ../nbs/12_study.ipynb #d1fff52b
-PARTS = ('probes', 'finetune', 'supervised', 'budget', 'streams')
+PARTS = ('probes', 'finetune', 'supervised', 'budget', 'streams', 'tuned')
 PRETRAINED = ('skeletonbt', 'pstl')  # the self-supervised methods, through every protocol
 ABLATIONS = ('random-joint', 'random-frame', 'unmasked')  # the paper's ablations and PSTL without masks: frozen probes
 BASELINES = ('raw', 'raw-pooled', 'random')  # no training: the coordinates (flat, or pooled over time), a random encoder
@@ -213,7 +244,14 @@ def _rows(scores: dict, val, **columns) -> list:
 
 def _reorder(rows): return [{k: r.get(k) for k in COLUMNS} for r in rows]
 
-COLUMNS = ['method', 'protocol', 'stream', 'seed', 'label_fraction', 'missing', 'epochs', 'top1']
+COLUMNS = ['method', 'protocol', 'stream', 'seed', 'label_fraction', 'missing', 'epochs', 'top1', 'chosen']  # chosen: a tuned probe's choice
+
+# %% ../nbs/12_study.ipynb #e746120a
+def _frozen(method: str, pc, train: SkeletonSet, seed: int, force: bool):
+    "The frozen encoder a probe reads: the run `pc` pretrained, a random one (its batch-norm statistics re-estimated), or None (the raw coordinates)."
+    if pc: return load_encoder(pretrained(pc, force))[0]
+    if method == 'random': torch.manual_seed(seed); return reestimate_batchnorm(STGCN(train.layout), train)
+    return None
 
 # %% ../nbs/12_study.ipynb #591140b1
 def _probe_piece(cfg, work, train, val, sets, method, seed, quiet, force) -> Piece:
@@ -223,10 +261,7 @@ def _probe_piece(cfg, work, train, val, sets, method, seed, quiet, force) -> Pie
                     missing_seeds=cfg.missing_seeds, protocols=('linear', 'linear-std', 'knn'), **(pretrain_settings(pc) if pc else {}),
                     **(dict(random_encoder=RANDOM_ENCODER) if method == 'random' else {}))
     def compute():
-        if pc: encoder = load_encoder(pretrained(pc, force))[0]
-        elif method == 'random': torch.manual_seed(seed); encoder = reestimate_batchnorm(STGCN(train.layout), train)
-        else: encoder = None
-        ftr, fvas = missing_features(train, val, encoder, 'joint', sets, pooled=method == 'raw-pooled')
+        ftr, fvas = missing_features(train, val, _frozen(method, pc, train, seed, force), 'joint', sets, pooled=method == 'raw-pooled')
         protocols = ('linear', 'linear-std', 'knn')
         rows = []
         for fraction in cfg.label_fractions:
@@ -292,6 +327,28 @@ def _stream_pieces(cfg, work, train, val, sets, seed, quiet, force, method='pstl
     together = dict(base, fusion=cfg.fusion, **{f'{s}.{k}': v for s, pc in pcs.items() for k, v in (pretrain_settings(pc) if pc else dict(stream=s)).items()})
     return pieces + [Piece('streams', method, f'{method}-ensemble-seed{seed}', seed, together, fused, needs(*pcs))]
 
+# %% ../nbs/12_study.ipynb #cce9eb8c
+TUNED = ('raw', 'random', *PRETRAINED, *ABLATIONS)  # the methods whose probe is also chosen on the training views
+
+def _tuned_piece(cfg, work, train, val, method, seed, quiet, force) -> Piece:
+    "One method's probe chosen within the training sequences (`tuned_probe`), scored once on the test split; the raw coordinates also choose flat or pooled."
+    pc = study_pretrain_config(cfg, work, method, 'joint', seed, quiet=quiet) if method in (*PRETRAINED, *ABLATIONS) else None
+    forms = ('flat', 'pooled') if method == 'raw' else ('flat',)
+    settings = dict(probe_epochs=cfg.probe_epochs, tuning=TUNING, forms=forms, selection='view 1 -> view 2, else a seeded 80/20 split of train',
+                    **(pretrain_settings(pc) if pc else {}), **(dict(random_encoder=RANDOM_ENCODER) if method == 'random' else {}))
+    def compute():
+        encoder, (fit, check) = _frozen(method, pc, train, seed, force), selection_split(train, seed)
+        options = {}
+        for form in forms:
+            ftr, fvas = missing_features(train, val, encoder, 'joint', pooled=form == 'pooled')
+            options[form] = tuned_probe(ftr, train.labels, fvas['0'][0], val.labels, fit, check, cfg.probe_epochs, seed)
+        form, best = max(options.items(), key=lambda kv: kv[1]['check_top1'])  # the first of the best: flat on ties
+        chosen = ', '.join([best['protocol'], *([f"weight decay {best['weight_decay']:g}"] if best['protocol'] != 'knn' else []),
+                            *([form] if len(forms) > 1 else [])]) + f"; held out {best['check_top1']:.1f}"
+        return _reorder([dict(method=method, protocol='tuned', stream='joint', seed=seed, label_fraction=1.0, missing='0',
+                              epochs=pc.epochs if pc else None, top1=round(float(best['top1']), 2), chosen=chosen)])
+    return Piece('tuned', method, f'{method}-seed{seed}', seed, settings, compute, (pc,) if pc else ())
+
 # %% ../nbs/12_study.ipynb #996936cc
 def study_pieces(
     cfg: StudyConfig, work, train: SkeletonSet, val: SkeletonSet,
@@ -304,7 +361,8 @@ def study_pieces(
     pieces += [_finetune_piece(cfg, work, train, val, sets, m, f, s, quiet, force)
                for s in seeds for f in cfg.label_fractions for m in ('supervised', *PRETRAINED)]
     if 0 in seeds: pieces += [_budget_piece(cfg, work, train, val, at, quiet, force) for at in (*cfg.budget_snapshots, cfg.budget_epochs)]
-    return pieces + [p for s in seeds for m in ('pstl', 'raw', 'skeletonbt') for p in _stream_pieces(cfg, work, train, val, sets, s, quiet, force, m)]
+    pieces += [p for s in seeds for m in ('pstl', 'raw', 'skeletonbt') for p in _stream_pieces(cfg, work, train, val, sets, s, quiet, force, m)]
+    return pieces + [_tuned_piece(cfg, work, train, val, m, s, quiet, force) for s in seeds for m in TUNED]
 
 # %% ../nbs/12_study.ipynb #f5f66a75
 def _known(kind: str, asked, known, show=repr, listed=str):
