@@ -190,7 +190,7 @@ def finetune_scores(
     return classifier_scores(finetune(encoder, train, val, cfg, stream=stream)['model'], val, sets)
 
 # %% ../nbs/12_study.ipynb #f79740ab
-TUNING = dict(protocols=('linear', 'linear-std', 'knn'), weight_decay=(0.0, 1e-4, 1e-3, 1e-2))  # in order: the authors' first
+TUNING = dict(protocols=('linear', 'linear-std', 'knn'), weight_decay=(0.0, 1e-4, 1e-3, 1e-2, 0.1, 1.0))  # in order: the authors' first
 
 def selection_split(train: SkeletonSet, seed: int = 0) -> tuple:
     "Indices (fit, check) into `train` that choose settings without the test split: N-UCLA's view 1 and view 2, else a seeded 80/20 split."
