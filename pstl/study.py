@@ -51,9 +51,13 @@ class StudyConfig:
 
 # %% ../nbs/12_study.ipynb #31858342
 def _current(settings: dict) -> dict:
-    "A piece's settings in today's names: its pretraining's settings read through `current_settings`, as a run's are."
-    run = current_settings({k[len('pretrain.'):]: v for k, v in settings.items() if k.startswith('pretrain.')})
-    return {k: v for k, v in settings.items() if not k.startswith('pretrain.')} | {f'pretrain.{k}': v for k, v in run.items()}
+    "A piece's settings in today's names: each of its pretraining runs' settings (`pretrain.*`, or `joint.pretrain.*` in an ensemble's) read through `current_settings`, as a run's are."
+    runs = {k[:k.index('pretrain.')] for k in settings if k.startswith('pretrain.') or '.pretrain.' in k}  # '', 'joint.', ...
+    out = {k: v for k, v in settings.items() if not any(k.startswith(f'{r}pretrain.') for r in runs)}
+    for r in runs:
+        run = current_settings({k[len(f'{r}pretrain.'):]: v for k, v in settings.items() if k.startswith(f'{r}pretrain.')})
+        out |= {f'{r}pretrain.{k}': v for k, v in run.items()}
+    return out
 
 def cached(path, settings: dict, compute=None, force: bool = False):
     "`compute()`'s rows, kept in `path` beside the settings that made them and reused only when those match."
