@@ -94,7 +94,7 @@ def test_study_command_writes_results_and_resumes(shared, tmp_path):
     assert r.returncode == 0, r.stderr
     import pandas as pd
     table = pd.read_csv(tmp_path/'results'/'results.csv', dtype={'missing': str})
-    assert list(table.columns) == ['method', 'protocol', 'stream', 'seed', 'label_fraction', 'missing', 'epochs', 'top1']
+    assert list(table.columns) == ['method', 'protocol', 'stream', 'seed', 'label_fraction', 'missing', 'epochs', 'top1', 'chosen']
     assert set(table.missing) == {'0', '2', '4', '6', '8', '10', 'left_arm', 'right_arm', 'left_leg', 'right_leg', 'trunk'}
     assert set(table.label_fraction) == {1.0, 0.3, 0.1} and set(table.protocol) == {'linear', 'linear-std', 'knn'}
     assert 'pipeline check' in r.stdout and 'not measured' in r.stdout  # the targets, with what is not measured yet
