@@ -118,12 +118,14 @@ def _end_with_parent(parent: int):
         os.kill(os.getpid(), signal.SIGTERM)
     threading.Thread(target=watch, daemon=True).start()
 
+# %% ../nbs/12_study.ipynb #9833e61b
 def _timed_pretrain(pc: PretrainConfig, force: bool, threads: int) -> float:
     "Train one run in a worker process on `threads` threads; its wall seconds."
     torch.set_num_threads(threads)
     t0 = time.perf_counter(); pretrained(pc, force)
     return time.perf_counter() - t0
 
+# %% ../nbs/12_study.ipynb #f9a9a7c0
 def pretrain_side_by_side(
     runs: list,  # the `PretrainConfig`s of the runs to train (each resumed if it was interrupted)
     jobs: int = 0,  # how many at once; 0: one per core on a CPU, one at a time on a GPU
@@ -398,6 +400,7 @@ def run_study(
     with claim_folder(work, 'study'):
         return _run_study(data, work, results, cfg, parts, seeds, methods, force, quiet, log, jobs, fractions, force_precision)
 
+# %% ../nbs/12_study.ipynb #92644358
 def _run_study(data, work, results, cfg, parts, seeds, methods, force, quiet, log, jobs, fractions, force_precision) -> 'pd.DataFrame':
     "`run_study`'s work, in a work folder this process has claimed."
     if Path(data).resolve() != (work/'data').resolve():
