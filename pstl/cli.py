@@ -23,7 +23,7 @@ from .evaluate import (load_encoder, save_classifier, extract_features, linear_p
                            write_result, raw_features, confusion_matrix, plot_confusion, plot_tsne)
 from .departures import DepartureConfig, DEPARTURES, departure_study, preparation_study, training_views
 from .corruptions import corruption_study
-from .study import StudyConfig, PARTS, METHODS as STUDY_METHODS, run_study
+from .study import StudyConfig, PARTS, METHODS as STUDY_METHODS, run_study, nucla_preparations
 from .report import targets
 from .bench import BenchConfig, QUICK, CASES, PLANS, bench
 
@@ -440,13 +440,16 @@ def _add_study(sub):
 
 def _run_study(args) -> dict:
     if args.dataset.startswith('nucla') and not args.raw: raise ValueError(f"study {args.dataset} needs --raw, the N-UCLA folder with all_sqe/")
+    preparations = None
     if args.dataset == 'nucla-views12': data = training_views(args.raw, args.work)
     elif args.dataset == 'nucla':
         data = Path(args.work)/'data'
         if not (data/'val_label.pkl').exists(): prepare_nucla(args.raw, data, quiet=args.quiet)
+        preparations = nucla_preparations(args.raw, args.work, quiet=args.quiet)  # for the raw coordinates' tuned probe
     elif not (data := args.data): raise ValueError("study prepared needs --data, a prepared data directory")
     table = run_study(data, args.work, args.results, config_from(args, StudyConfig), args.parts, tuple(args.seeds), args.methods,
-                      args.force, args.quiet, jobs=args.jobs, fractions=args.fractions, force_precision=args.force_precision)
+                      args.force, args.quiet, jobs=args.jobs, fractions=args.fractions, force_precision=args.force_precision,
+                      preparations=preparations)
     print(targets(table).to_string(index=False), f"\n-> {Path(args.results)/'results.csv'}")
     return dict(table=table)
 

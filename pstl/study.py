@@ -13,6 +13,8 @@ import torch
 
 from .core import atomic_write, provenance, differences, usable_cores, pick_device, claim_folder
 from .data import SkeletonSet, load_prepared, label_fraction_indices, check_labels
+from .datasets import prepare_nucla
+from .departures import PREPARATIONS
 from .encoder import STGCN
 from .pretrain import PretrainConfig, pretrain, saved_config, config_differences, read_metrics, load_checkpoint, EXECUTION, current_settings, check_precision
 from .evaluate import load_encoder, finetune, FinetuneConfig, reestimate_batchnorm, linear_probe, knn
@@ -22,7 +24,8 @@ from .missing_joints import missing_joint_sets, missing_features, probe_scores, 
 __all__ = ['NOT_SETTINGS', 'TUNING', 'PARTS', 'PRETRAINED', 'ABLATIONS', 'BASELINES', 'METHODS', 'RANDOM_ENCODER', 'COLUMNS',
            'TUNED', 'StudyConfig', 'cached', 'study_pretrain_config', 'pretrain_settings', 'encoder_path', 'pretrained',
            'pretrain_side_by_side', 'keep_encoders', 'restore_encoders', 'finetune_scores', 'selection_split',
-           'tuned_probe', 'Piece', 'study_pieces', 'run_study', 'write_results']
+           'tuned_probe', 'nucla_preparations', 'load_preparations', 'Piece', 'study_pieces', 'run_study',
+           'write_results']
 
 # %% ../nbs/12_study.ipynb #404042b5
 @dataclass
@@ -225,6 +228,36 @@ def tuned_probe(
     return dict(protocol=best[0], weight_decay=best[1], check_top1=checked[best], top1=top1(*best, train_features, ytr, val_features, val_labels),
                 checked=checked)
 
+# %% ../nbs/12_study.ipynb #f0295884
+def nucla_preparations(
+    raw,  # the N-UCLA folder (with all_sqe/)
+    work,  # the study's work folder: each preparation is kept in work/preparations/<name>/
+    own=('frame', 'frame'),  # the (centre, turn) of the study's own data, left out (AimCLR's, `pstl study nucla`'s)
+    quiet: bool = True,
+) -> dict:  # name -> prepared directory, for `run_study(preparations=)`
+    "N-UCLA prepared each other way of `PREPARATIONS` (views 1+2 train, view 3 val, as the study's data), prepared once."
+    out = {}
+    for name, (centre, turn) in PREPARATIONS.items():
+        if (centre, turn) == tuple(own): continue
+        folder = Path(work)/'preparations'/name.replace(' ', '-').replace(',', '')
+        if not (folder/'val_label.pkl').exists(): prepare_nucla(raw, folder, quiet=quiet, centre=centre, turn=turn)
+        out[name] = folder
+    return out
+
+# %% ../nbs/12_study.ipynb #8f9c7127
+def load_preparations(
+    preparations: dict,  # name -> prepared directory (`nucla_preparations`); None: none
+    train: SkeletonSet, val: SkeletonSet,  # the study's own splits
+) -> dict:  # name -> (train, val)
+    "Each other preparation's splits, refused in one line unless they hold the study's sequences, labels and order."
+    out = {}
+    for name, folder in (preparations or {}).items():
+        t, v = load_prepared(folder, 'train', mmap=False), load_prepared(folder, 'val', mmap=False)
+        if (t.names, v.names) != (train.names, val.names) or not (np.array_equal(t.labels, train.labels) and np.array_equal(v.labels, val.labels)):
+            raise ValueError(f"{folder}: not the study's sequences (other names, labels or order than its data)")
+        out[name] = (t, v)
+    return out
+
 # %% ../nbs/12_study.ipynb #d1fff52b
 PARTS = ('probes', 'finetune', 'supervised', 'budget', 'streams', 'tuned')
 PRETRAINED = ('skeletonbt', 'pstl')  # the self-supervised methods, through every protocol
@@ -336,21 +369,24 @@ def _stream_pieces(cfg, work, train, val, sets, seed, quiet, force, method='pstl
 # %% ../nbs/12_study.ipynb #cce9eb8c
 TUNED = ('raw', 'random', *PRETRAINED, *ABLATIONS)  # the methods whose probe is also chosen on the training views
 
-def _tuned_piece(cfg, work, train, val, method, seed, quiet, force) -> Piece:
-    "One method's probe chosen within the training sequences (`tuned_probe`), scored once on the test split; the raw coordinates also choose flat or pooled."
+def _tuned_piece(cfg, work, train, val, method, seed, quiet, force, others=None) -> Piece:
+    "One method's probe chosen within the training sequences (`tuned_probe`), scored once on the test split; the raw coordinates also choose flat or pooled, and among `others` (`load_preparations`)."
     pc = study_pretrain_config(cfg, work, method, 'joint', seed, quiet=quiet) if method in (*PRETRAINED, *ABLATIONS) else None
     forms = ('flat', 'pooled') if method == 'raw' else ('flat',)
+    datas = {'as prepared': (train, val), **((others or {}) if method == 'raw' else {})}  # the encoders read the data they were pretrained on
     settings = dict(probe_epochs=cfg.probe_epochs, tuning=TUNING, forms=forms, selection='view 1 -> view 2, else a seeded 80/20 split of train',
+                    **(dict(preparations=list(datas)) if len(datas) > 1 else {}),
                     **(pretrain_settings(pc) if pc else {}), **(dict(random_encoder=RANDOM_ENCODER) if method == 'random' else {}))
     def compute():
         encoder, (fit, check) = _frozen(method, pc, train, seed, force), selection_split(train, seed)
         options = {}
-        for form in forms:
-            ftr, fvas = missing_features(train, val, encoder, 'joint', pooled=form == 'pooled')
-            options[form] = tuned_probe(ftr, train.labels, fvas['0'][0], val.labels, fit, check, cfg.probe_epochs, seed)
-        form, best = max(options.items(), key=lambda kv: kv[1]['check_top1'])  # the first of the best: flat on ties
+        for name, (tr, va) in datas.items():
+            for form in forms:
+                ftr, fvas = missing_features(tr, va, encoder, 'joint', pooled=form == 'pooled')
+                options[form, name] = tuned_probe(ftr, tr.labels, fvas['0'][0], va.labels, fit, check, cfg.probe_epochs, seed)
+        (form, name), best = max(options.items(), key=lambda kv: kv[1]['check_top1'])  # the first of the best: flat and as prepared on ties
         chosen = ', '.join([best['protocol'], *([f"weight decay {best['weight_decay']:g}"] if best['protocol'] != 'knn' else []),
-                            *([form] if len(forms) > 1 else [])]) + f"; held out {best['check_top1']:.1f}"
+                            *([form] if len(forms) > 1 else []), *([name] if len(datas) > 1 else [])]) + f"; held out {best['check_top1']:.1f}"
         return _reorder([dict(method=method, protocol='tuned', stream='joint', seed=seed, label_fraction=1.0, missing='0',
                               epochs=pc.epochs if pc else None, top1=round(float(best['top1']), 2), chosen=chosen)])
     return Piece('tuned', method, f'{method}-seed{seed}', seed, settings, compute, (pc,) if pc else ())
@@ -360,6 +396,7 @@ def study_pieces(
     cfg: StudyConfig, work, train: SkeletonSet, val: SkeletonSet,
     seeds=(0, 1, 2),
     quiet: bool = True, force: bool = False,
+    others: dict = None,  # other preparations of the same sequences (`load_preparations`), for the raw coordinates' tuned probe
 ) -> list:
     "Every piece of the study for these seeds, in the order they are worth running (the budget uses seed 0)."
     sets = missing_joint_sets(train.layout, cfg.missing_counts, cfg.missing_seeds)
@@ -368,7 +405,7 @@ def study_pieces(
                for s in seeds for f in cfg.label_fractions for m in ('supervised', *PRETRAINED)]
     if 0 in seeds: pieces += [_budget_piece(cfg, work, train, val, at, quiet, force) for at in (*cfg.budget_snapshots, cfg.budget_epochs)]
     pieces += [p for s in seeds for m in ('pstl', 'raw', 'skeletonbt') for p in _stream_pieces(cfg, work, train, val, sets, s, quiet, force, m)]
-    return pieces + [_tuned_piece(cfg, work, train, val, m, s, quiet, force) for s in seeds for m in TUNED]
+    return pieces + [_tuned_piece(cfg, work, train, val, m, s, quiet, force, others) for s in seeds for m in TUNED]
 
 # %% ../nbs/12_study.ipynb #f5f66a75
 def _known(kind: str, asked, known, show=repr, listed=str):
@@ -391,6 +428,7 @@ def run_study(
     jobs: int = 1,  # pretraining runs trained side by side, the cores shared among them (0: one per core on a CPU, one on a GPU)
     fractions=None,  # which label fractions' fine-tunes and trainings from scratch to compute now (default: all of `cfg.label_fractions`)
     force_precision: bool = False,  # pretrain in `cfg.precision` even where this machine only emulates it
+    preparations: dict = None,  # other preparations of `data`'s sequences, name -> prepared directory (`nucla_preparations`): the raw coordinates' tuned probe chooses among them too
 ) -> 'pd.DataFrame':  # every kept row of the study
     "Compute the chosen pieces of the study (resumably), then write the table of all pieces kept for these settings."
     _known('part', parts, PARTS); _known('method', methods, METHODS)
@@ -398,18 +436,19 @@ def run_study(
     _known('label fraction', fractions, cfg.label_fractions, show=g, listed=g)
     work, results = Path(work), Path(results)
     with claim_folder(work, 'study'):
-        return _run_study(data, work, results, cfg, parts, seeds, methods, force, quiet, log, jobs, fractions, force_precision)
+        return _run_study(data, work, results, cfg, parts, seeds, methods, force, quiet, log, jobs, fractions, force_precision, preparations)
 
 # %% ../nbs/12_study.ipynb #92644358
-def _run_study(data, work, results, cfg, parts, seeds, methods, force, quiet, log, jobs, fractions, force_precision) -> 'pd.DataFrame':
+def _run_study(data, work, results, cfg, parts, seeds, methods, force, quiet, log, jobs, fractions, force_precision, preparations=None) -> 'pd.DataFrame':
     "`run_study`'s work, in a work folder this process has claimed."
     if Path(data).resolve() != (work/'data').resolve():
         if (work/'data').exists() and not (work/'data').is_symlink(): raise ValueError(f"{work/'data'} holds other data: use another --work")
         work.mkdir(parents=True, exist_ok=True); (work/'data').unlink(missing_ok=True); (work/'data').symlink_to(Path(data).resolve())
     train, val = load_prepared(work/'data', 'train', mmap=False), load_prepared(work/'data', 'val', mmap=False)
     check_labels(train, val, work/'data')
+    others = load_preparations(preparations, train, val)
     if restored := restore_encoders(results, work): log(f"{len(restored)} encoder(s) restored from {results/'encoders'}")
-    todo = [p for p in study_pieces(cfg, work, train, val, seeds, quiet, force)
+    todo = [p for p in study_pieces(cfg, work, train, val, seeds, quiet, force, others)
             if p.part in parts and p.method in methods and p.settings.get('finetune.label_fraction', fractions[0]) in fractions
             and cached(results/'pieces'/p.part/f'{p.name}.json', p.settings, force=force) is None]
     runs = {pc.out: pc for p in todo if p.at is None for pc in p.needs if not encoder_path(pc).exists()}  # whole runs, not snapshots
@@ -425,10 +464,10 @@ def _run_study(data, work, results, cfg, parts, seeds, methods, force, quiet, lo
         t0 = time.perf_counter()
         cached(path, piece.settings, piece.compute, force)
         log(f"{piece.part}/{piece.name}: {time.perf_counter() - t0:.0f} s")
-    return write_results(cfg, work, results, train, val, force)
+    return write_results(cfg, work, results, train, val, force, others)
 
 # %% ../nbs/12_study.ipynb #20bf8be3
-def write_results(cfg: StudyConfig, work, results, train: SkeletonSet, val: SkeletonSet, force: bool = False) -> 'pd.DataFrame':
+def write_results(cfg: StudyConfig, work, results, train: SkeletonSet, val: SkeletonSet, force: bool = False, others: dict = None) -> 'pd.DataFrame':
     "The table of every piece kept in `results/pieces` for `cfg` (all seeds), its summary, config.json, the figures; the finished encoders kept."
     import pandas as pd, matplotlib.pyplot as plt
     from pstl.report import summarise  # the tables and figures are read from the table (12a, 12b)
@@ -436,7 +475,7 @@ def write_results(cfg: StudyConfig, work, results, train: SkeletonSet, val: Skel
     work, results = Path(work), Path(results)
     rows, parts = [], {}
     seeds = sorted({int(p.stem.rsplit('-seed', 1)[1]) for p in results.glob('pieces/*/*-seed*.json')} | {0})
-    for piece in study_pieces(cfg, work, train, val, seeds):
+    for piece in study_pieces(cfg, work, train, val, seeds, others=others):
         path = results/'pieces'/piece.part/f'{piece.name}.json'
         if (kept := cached(path, piece.settings, force=force)) is not None:
             rows += kept; parts[f'{piece.part}/{piece.name}'] = json.loads(path.read_text())['provenance']

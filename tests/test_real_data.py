@@ -170,3 +170,15 @@ def test_study_on_the_training_views_never_reads_view_3(shared, tmp_path):
     train, val = load_prepared(tmp_path/'work'/'data', 'train'), load_prepared(tmp_path/'work'/'data', 'val')
     assert {n[-4:] for n in train.names} == {'_v01'} and {n[-4:] for n in val.names} == {'_v02'}
     assert len(train) + len(val) == 1020
+
+def test_raw_coordinates_choose_their_preparation_on_the_training_views(shared, tmp_path):
+    "`pstl study nucla --parts tuned`: the raw coordinates' probe is chosen among every preparation of 08a, on view 1 -> view 2."
+    r = pstl('study', 'nucla', '--raw', shared/'nucla', '--work', tmp_path/'work', '--results', tmp_path/'results', '--parts', 'tuned',
+             '--methods', 'raw', '--seeds', '0', '--probe-epochs', '3', '--quiet')
+    assert r.returncode == 0, r.stderr
+    from pstl.departures import PREPARATIONS
+    piece = json.loads((tmp_path/'results'/'pieces'/'tuned'/'raw-seed0.json').read_text())
+    assert piece['settings']['preparations'] == ['as prepared', *(n for n in PREPARATIONS if n != 'aimclr')]
+    assert piece['rows'][0]['chosen'].split(';')[0].split(', ')[-1] in piece['settings']['preparations']
+    for name in ('first-frame', 'as-recorded'):
+        assert load_prepared(tmp_path/'work'/'preparations'/name, 'val').names == load_prepared(tmp_path/'work'/'data', 'val').names
