@@ -34,3 +34,6 @@ for s in 0 1 2; do study --methods pstl --parts streams --seeds $s --jobs 2; don
 for s in 3 4; do study --methods pstl skeletonbt --parts probes --seeds $s --jobs 2; done
 # 7. SkeletonBT's motion and bone streams and its 3-stream ensemble (3s-PSTL against 3s-SkeletonBT: the same fusion)
 for s in 0 1 2; do study --methods skeletonbt --parts streams --seeds $s --jobs 2; done
+# 8. every frozen method's probe chosen on view 1 -> view 2 and scored once on view 3 (the raw coordinates also choose
+#    flat or pooled, and their preparation among 08a's, prepared into runs/study-e150/preparations/)
+study --parts tuned --seeds 0 1 2
