@@ -118,17 +118,18 @@ def corruption_study(
     settings = dict(corruptions={k: list(v) if v else None for k, v in CORRUPTIONS.items()}, draws=DRAWS, probe_epochs=probe_epochs)
     files = sorted(Path(encoders).glob('*-joint-*.pt'))
     if not files and methods != ['raw']: raise ValueError(f"{encoders}: no joint-stream encoder files (<method>-joint-e<epochs>-seed<seed>.pt)")
-    rows = []
+    rows, seeds = [], set()  # seeds: the raw coordinates get a probe seed for each seed an encoder has (pairs for the paired tests)
     for f in files:
         if not (named := re.fullmatch(r'(?P<method>.+)-joint-e\d+-seed(?P<seed>\d+)', f.stem)): raise ValueError(f"{f}: not named <method>-joint-e<epochs>-seed<seed>.pt")
         method, seed = named['method'], int(named['seed'])  # random-joint-joint-e150-seed0: the method random-joint
+        seeds.add(seed)
         if methods and method not in methods: continue
         made_by = dict(method=method, seed=seed, encoder=f.name, encoder_digest=file_digest(f), data=digest, **settings)
         log(f"{f.name}: every corruption")
         compute = lambda: corruption_rows(train, val, load_encoder(f)[0], 'joint', probe_epochs, seed)
         rows += [dict(method=method, seed=seed, **r) for r in _piece(results/'pieces'/f'{f.stem}.json', made_by, compute, force)]
     if not methods or 'raw' in methods:
-        for seed in (0, 1, 2):
+        for seed in sorted(seeds) or (0, 1, 2):
             log(f"raw coordinates, probe seed {seed}: every corruption")
             made_by = dict(method='raw', seed=seed, data=digest, **settings)
             compute = lambda: corruption_rows(train, val, None, 'joint', probe_epochs, seed)
