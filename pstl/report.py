@@ -167,15 +167,15 @@ FAMILY = [  # (claim, protocol, a, b, direction): a and b select rows as in COMP
     ('PSTL loses fewer points than SkeletonBT, joints zeroed', 'linear-zeroed', dict(method='pstl', drop=True), dict(method='skeletonbt', drop=True), -1),
 ]
 
-def by_seed(table, protocol: str, where: dict) -> 'pd.Series':
-    "Top-1 (or, with drop=True in `where`, the missing-joint drop) per seed of the one setting `where` picks, with `matching`'s defaults."
+def by_seed(table, protocol: str, where: dict, column: str = 'top1') -> 'pd.Series':
+    "Top-1 (or `column`; with drop=True in `where`, the missing-joint drop) per seed of the one setting `where` picks, with `matching`'s defaults."
     import pandas as pd
     table = pd.DataFrame(table)
     if where.get('drop'): return average_drop(table, where['method'], protocol).dropna().sort_index()
     rows = matching(table, **dict(dict(protocol=protocol), **where))
     if rows.epochs.fillna(-1).nunique() > 1 or rows.seed.duplicated().any():
         raise ValueError(f"{dict(protocol=protocol, **where)} picks several settings per seed: name the epochs")
-    return rows.set_index('seed').top1.sort_index()
+    return rows.set_index('seed')[column].sort_index()
 
 def family(
     table,  # the study's records (`run_study`, or results.csv)
@@ -185,12 +185,17 @@ def family(
 ) -> 'pd.DataFrame':
     "Each declared claim: both sides (mean ± std, seeds), the paired difference, its 95 % interval, its p-value, Holm's, and the verdict."
     import pandas as pd
+    table = pd.DataFrame(table)
+    def right(s): return np.array([[c == '1' for c in seq] for seq in s], dtype=float)  # seeds × sequences, 1 right and 0 wrong
     tests = []
     for claim, protocol, a, b, direction in claims or FAMILY:
         sa, sb = by_seed(table, protocol, a), by_seed(table, protocol, b)
         both = sa.index.intersection(sb.index)  # paired: the seeds both sides have
         drop = bool(a.get('drop'))
-        r = paired_test(sa[both].to_numpy(), sb[both].to_numpy(), sequences=None if drop else sequences)
+        ca, cb = (by_seed(table, protocol, w, 'correct')[both] for w in (a, b)) if 'correct' in table and not drop else (None, None)
+        if ca is not None and ca.notna().all() and cb.notna().all():  # every paired seed says which sequences it got right
+            r = paired_test(right(ca), right(cb))
+        else: r = paired_test(sa[both].to_numpy(), sb[both].to_numpy(), sequences=None if drop else sequences)
         tests.append(dict(claim=claim, protocol=protocol, a=_mean_std(_spread(sa)), b=_mean_std(_spread(sb)), direction=direction, **r))
     out = pd.DataFrame(decide(tests, alpha))
     return out[['claim', 'protocol', 'a', 'b', 'difference', 'low', 'high', 'p', 'p_holm', 'verdict', 'seeds', 'test_set']]
@@ -200,10 +205,13 @@ def study_records(
     study,  # a study's results folder (its results.csv)
     corruptions=None,  # a corruption study's results folder (08b_corruptions), or None
 ) -> 'pd.DataFrame':
-    "A study's records, with the corruption study's zeroed-joint rows beside them where there are any: what `family` reads."
+    "A study's records, with which test sequences each row got right (sequences.csv, where kept) and the corruption study's zeroed-joint rows beside them where there are any: what `family` reads."
     import pandas as pd
     from pstl.corruptions import as_study_rows
+    from pstl.study import KEY
     table = pd.read_csv(Path(study)/'results.csv', dtype={'missing': str})
+    if (Path(study)/'sequences.csv').exists():  # NaN epochs match NaN epochs
+        table = table.merge(pd.read_csv(Path(study)/'sequences.csv', dtype={'missing': str, 'correct': str}), on=KEY, how='left', validate='one_to_one')
     if corruptions is None or not (Path(corruptions)/'results.csv').exists(): return table
     zeroed = as_study_rows(pd.read_csv(Path(corruptions)/'results.csv', dtype={'level': str}), 'zeroed')
     return pd.concat([table, zeroed], ignore_index=True)

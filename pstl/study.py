@@ -22,10 +22,10 @@ from .missing_joints import missing_joint_sets, missing_features, probe_scores, 
 
 # %% auto #0
 __all__ = ['NOT_SETTINGS', 'TUNING', 'PARTS', 'PRETRAINED', 'ABLATIONS', 'BASELINES', 'METHODS', 'RANDOM_ENCODER', 'COLUMNS',
-           'TUNED', 'StudyConfig', 'cached', 'study_pretrain_config', 'pretrain_settings', 'encoder_path', 'pretrained',
-           'pretrain_side_by_side', 'keep_encoders', 'restore_encoders', 'finetune_scores', 'selection_split',
-           'tuned_probe', 'nucla_preparations', 'load_preparations', 'Piece', 'study_pieces', 'run_study',
-           'write_results']
+           'KEY', 'TUNED', 'StudyConfig', 'cached', 'study_pretrain_config', 'pretrain_settings', 'encoder_path',
+           'pretrained', 'pretrain_side_by_side', 'keep_encoders', 'restore_encoders', 'finetune_scores',
+           'selection_split', 'tuned_probe', 'nucla_preparations', 'load_preparations', 'Piece', 'study_pieces',
+           'run_study', 'write_results']
 
 # %% ../nbs/12_study.ipynb #404042b5
 @dataclass
@@ -279,11 +279,17 @@ class Piece:
     at: int = None  # how far those runs are trained first: to this snapshot epoch (default: to their end)
 
 def _rows(scores: dict, val, **columns) -> list:
-    return [dict(**columns, **r) for r in score_rows(scores, val.labels)]
+    "`score_rows`' rows with `columns`; a row with nothing missing also says which test sequences it got right (`correct`, a string of 0 and 1)."
+    rows = [dict(**columns, **r) for r in score_rows(scores, val.labels)]
+    labels = torch.as_tensor(np.asarray(val.labels))
+    right = {p: ''.join('01'[int(c)] for c in torch.as_tensor(runs['0'][0]).topk(1, 1).indices[:, 0] == labels)  # as `topk_accuracy` counts
+             for p, runs in scores.items() if len(runs.get('0', ())) == 1}
+    return [r | ({'correct': right[r['protocol']]} if r['missing'] == '0' and r['protocol'] in right else {}) for r in rows]
 
-def _reorder(rows): return [{k: r.get(k) for k in COLUMNS} for r in rows]
+def _reorder(rows): return [{k: r.get(k) for k in COLUMNS} | ({'correct': r['correct']} if 'correct' in r else {}) for r in rows]
 
 COLUMNS = ['method', 'protocol', 'stream', 'seed', 'label_fraction', 'missing', 'epochs', 'top1', 'chosen']  # chosen: a tuned probe's choice
+KEY = COLUMNS[:7]  # what names a row
 
 # %% ../nbs/12_study.ipynb #e746120a
 def _frozen(method: str, pc, train: SkeletonSet, seed: int, force: bool):
@@ -468,7 +474,7 @@ def _run_study(data, work, results, cfg, parts, seeds, methods, force, quiet, lo
 
 # %% ../nbs/12_study.ipynb #20bf8be3
 def write_results(cfg: StudyConfig, work, results, train: SkeletonSet, val: SkeletonSet, force: bool = False, others: dict = None) -> 'pd.DataFrame':
-    "The table of every piece kept in `results/pieces` for `cfg` (all seeds), its summary, config.json, the figures; the finished encoders kept."
+    "The table of every piece kept in `results/pieces` for `cfg` (all seeds), its summary, which test sequences each row got right (sequences.csv), config.json, the figures; the finished encoders kept."
     import pandas as pd, matplotlib.pyplot as plt
     from pstl.report import summarise  # the tables and figures are read from the table (12a, 12b)
     from pstl.figures import FIGURES
@@ -483,6 +489,8 @@ def write_results(cfg: StudyConfig, work, results, train: SkeletonSet, val: Skel
     results.mkdir(parents=True, exist_ok=True)
     atomic_write(results/'results.csv', lambda f: f.write(table.to_csv(index=False).encode()))
     atomic_write(results/'summary.csv', lambda f: f.write(summarise(table).round(2).to_csv(index=False).encode()))
+    if right := [r for r in rows if r.get('correct')]:  # which test sequences each row got right, where its piece says (the paired test's input)
+        atomic_write(results/'sequences.csv', lambda f: f.write(pd.DataFrame(right, columns=[*KEY, 'correct']).to_csv(index=False).encode()))
     runs = json.loads((results/'config.json').read_text()).get('pretraining', {}) if (results/'config.json').exists() else {}
     runs |= {run.name: dict(epochs=len(m), seconds=round(float(m.seconds.sum()), 1)) for run in sorted(work.glob('pretrain/*'))
              if (run/'metrics.jsonl').exists() and (run/'encoder.pt').exists() and len(m := read_metrics(run))}  # what each run cost, kept when work is gone

@@ -30,10 +30,18 @@ printf '%s\n' "random-joint 0" "random-frame 0" "random-joint 1" "unmasked 0" "r
 } | xargs -P 2 -L 1 bash -c 'OMP_NUM_THREADS=1 study --parts finetune supervised --methods "$0" --seeds "$1" --fractions "$2"'
 # 5. PSTL's motion and bone streams, and the 3-stream ensemble
 for s in 0 1 2; do study --methods pstl --parts streams --seeds $s --jobs 2; done
-# 6. two more seeds of PSTL and SkeletonBT
-for s in 3 4; do study --methods pstl skeletonbt --parts probes --seeds $s --jobs 2; done
+# 6. two more seeds, 3 and 4, for the five the family of claims is declared for: the baselines that need no training,
+#    PSTL and SkeletonBT pretrained (both seeds of a method side by side) and probed, then PSTL fine-tuned and ST-GCN
+#    trained from scratch with 10 % of the labels
+study --methods raw raw-pooled random --parts probes streams --seeds 3 4
+for m in pstl skeletonbt; do study --methods $m --parts probes --seeds 3 4 --jobs 2; done
+printf '%s\n' "supervised 3 0.1" "pstl 3 0.1" "supervised 4 0.1" "pstl 4 0.1" |
+  xargs -P 2 -L 1 bash -c 'OMP_NUM_THREADS=1 study --parts finetune supervised --methods "$0" --seeds "$1" --fractions "$2"'
 # 7. SkeletonBT's motion and bone streams and its 3-stream ensemble (3s-PSTL against 3s-SkeletonBT: the same fusion)
 for s in 0 1 2; do study --methods skeletonbt --parts streams --seeds $s --jobs 2; done
 # 8. every frozen method's probe chosen on view 1 -> view 2 and scored once on view 3 (the raw coordinates also choose
 #    flat or pooled, and their preparation among 08a's, prepared into runs/study-e150/preparations/)
 study --parts tuned --seeds 0 1 2
+# 9. every kept joint-stream encoder and the raw coordinates (a probe seed for each encoder seed) under the same
+#    corruptions (08b_corruptions): results/corruptions, one piece per encoder, kept pieces reused
+pstl corruptions --raw "${RAW:-../shared/data/nucla}" --encoders results/study-e150/encoders --work runs/corruptions --results results/corruptions
