@@ -435,7 +435,7 @@ def _add_study(sub):
     p.add_argument('--force', action='store_true', help='recompute pieces kept with other settings')
     p.add_argument('--force-precision', action='store_true', help="run --precision even where this machine only emulates it (many times slower)")
     p.add_argument('--jobs', type=FLAG_RULES['threads'], default=0,
-                   help='pretraining runs trained side by side, sharing the cores (default 0: one per core on a CPU, one on a GPU)')
+                   help='pretraining runs, then pieces, computed side by side, sharing the cores (default 0: one per core on a CPU, one on a GPU)')
     config_flags(p, StudyConfig)
 
 def _run_study(args) -> dict:

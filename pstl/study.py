@@ -128,6 +128,16 @@ def _timed_pretrain(pc: PretrainConfig, force: bool, threads: int) -> float:
     t0 = time.perf_counter(); pretrained(pc, force)
     return time.perf_counter() - t0
 
+def _timed_piece(settings: dict, work, results, seeds, preparations, key: tuple, quiet: bool, force: bool, threads: int) -> float:
+    "Compute one piece of the study (`key`: its part and name, among `study_pieces`' for `seeds` and the `StudyConfig` of `settings`) in a worker process on `threads` threads; its wall seconds."
+    torch.set_num_threads(threads)
+    cfg = StudyConfig(**settings)
+    train, val = load_prepared(Path(work)/'data', 'train', mmap=False), load_prepared(Path(work)/'data', 'val', mmap=False)
+    others = load_preparations(preparations, train, val)
+    piece = {(p.part, p.name): p for p in study_pieces(cfg, work, train, val, seeds, quiet, force, others)}[key]
+    t0 = time.perf_counter(); cached(Path(results)/'pieces'/piece.part/f'{piece.name}.json', piece.settings, piece.compute, force)
+    return time.perf_counter() - t0
+
 # %% ../nbs/12_study.ipynb #f9a9a7c0
 def pretrain_side_by_side(
     runs: list,  # the `PretrainConfig`s of the runs to train (each resumed if it was interrupted)
@@ -136,18 +146,28 @@ def pretrain_side_by_side(
     log=print,
 ):
     "Train `runs`, `jobs` at a time, in worker processes that share the cores."
-    import concurrent.futures, multiprocessing
-    cores = usable_cores()
-    jobs = min(len(runs), jobs or (1 if any(pick_device(pc.device).type == 'cuda' for pc in runs) else cores))
+    jobs = min(len(runs), jobs or (1 if any(pick_device(pc.device).type == 'cuda' for pc in runs) else usable_cores()))
     if jobs <= 1: return  # run_study trains them one by one
-    threads = max(1, cores // jobs)
-    from pstl.study import _timed_pretrain as worker, _end_with_parent  # by its module's name: a spawned process imports it from there
+    from pstl.study import _timed_pretrain  # by its module's name: a spawned process imports it from there
+    _in_workers(_timed_pretrain, {f"pretrain/{Path(pc.out).name}": (pc, force) for pc in runs}, jobs, log, 'runs')
+
+def _in_workers(
+    worker,  # a function of a module (a spawned process imports it from there), called as worker(*args, threads)
+    calls: dict,  # label -> args, one call each
+    jobs: int,  # how many at once
+    log=print,
+    what: str = 'runs',  # what the calls are, for the log
+):
+    "Each call, `jobs` at a time, in worker processes that share the cores and end with this one; each label's wall seconds logged."
+    import concurrent.futures, multiprocessing
+    threads = max(1, usable_cores() // jobs)
+    from pstl.study import _end_with_parent
     pool = concurrent.futures.ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context('spawn'),
                                                   initializer=_end_with_parent, initargs=(os.getpid(),))
     try:
-        done = {pool.submit(worker, pc, force, threads): pc for pc in runs}
+        done = {pool.submit(worker, *args, threads): label for label, args in calls.items()}
         for f in concurrent.futures.as_completed(done):
-            log(f"pretrain/{Path(done[f].out).name}: {f.result():.0f} s ({jobs} runs side by side, {threads} thread(s) each)")
+            log(f"{done[f]}: {f.result():.0f} s ({jobs} {what} side by side, {threads} thread(s) each)")
     except BaseException:  # Ctrl-C, SIGTERM, SIGHUP or an error: no worker goes on training without this process
         for worker_process in list((pool._processes or {}).values()): worker_process.terminate()
         pool.shutdown(wait=True, cancel_futures=True)
@@ -431,7 +451,7 @@ def run_study(
     force: bool = False,  # recompute pieces kept with other settings
     quiet: bool = True,
     log=print,
-    jobs: int = 1,  # pretraining runs trained side by side, the cores shared among them (0: one per core on a CPU, one on a GPU)
+    jobs: int = 1,  # pretraining runs, then pieces, computed side by side, the cores shared among them (0: one per core on a CPU, one on a GPU)
     fractions=None,  # which label fractions' fine-tunes and trainings from scratch to compute now (default: all of `cfg.label_fractions`)
     force_precision: bool = False,  # pretrain in `cfg.precision` even where this machine only emulates it
     preparations: dict = None,  # other preparations of `data`'s sequences, name -> prepared directory (`nucla_preparations`): the raw coordinates' tuned probe chooses among them too
@@ -461,15 +481,20 @@ def _run_study(data, work, results, cfg, parts, seeds, methods, force, quiet, lo
     if any(not encoder_path(pc, p.at).exists() for p in todo for pc in p.needs):  # only pretraining depends on the precision
         check_precision(cfg.precision, pick_device(), force_precision)
     if len(runs) > 1: pretrain_side_by_side(list(runs.values()), jobs, force, log)
+    side = min(len(todo), jobs or (1 if pick_device().type == 'cuda' else usable_cores())) > 1  # the pieces too, side by side
     for piece in todo:
-        path = results/'pieces'/piece.part/f'{piece.name}.json'
         for pc in piece.needs:  # pretraining first, so that a piece's wall time is its evaluation alone
             if not encoder_path(pc, piece.at).exists():
                 t0 = time.perf_counter(); pretrained(pc, force, piece.at)
                 log(f"pretrain/{Path(pc.out).name}{f' to epoch {piece.at}' if piece.at else ''}: {time.perf_counter() - t0:.0f} s")
+        if side: continue  # computed below, once every piece's runs are trained
         t0 = time.perf_counter()
-        cached(path, piece.settings, piece.compute, force)
+        cached(results/'pieces'/piece.part/f'{piece.name}.json', piece.settings, piece.compute, force)
         log(f"{piece.part}/{piece.name}: {time.perf_counter() - t0:.0f} s")
+    if side:
+        from pstl.study import _timed_piece  # by its module's name: a spawned process imports it from there
+        _in_workers(_timed_piece, {f'{p.part}/{p.name}': (asdict(cfg), work, results, seeds, preparations, (p.part, p.name), quiet, force) for p in todo},
+                    min(len(todo), jobs or usable_cores()), log, 'pieces')
     return write_results(cfg, work, results, train, val, force, others)
 
 # %% ../nbs/12_study.ipynb #20bf8be3
