@@ -23,12 +23,16 @@ from .pretrain import PretrainConfig, PSTLModel, draw_views, step_loss, autocast
 from .evaluate import extract_features, linear_probe
 
 # %% auto #0
-__all__ = ['PRODUCT_OPS', 'QUICK', 'CASES', 'PLANS', 'time_in_products', 'temporal_conv_rate', 'gemm_peak', 'BenchConfig',
-           'measure', 'bench', 'read_bench_log', 'plot_bench']
+__all__ = ['PRODUCT_OPS', 'INSTRUCTION_SETS', 'QUICK', 'CASES', 'PLANS', 'time_in_products', 'temporal_conv_rate', 'gemm_peak',
+           'BenchConfig', 'measure', 'bench', 'read_bench_log', 'plot_bench']
 
 # %% ../nbs/10_bench.ipynb #713cdcc8
 PRODUCT_OPS = {'aten::mkldnn_convolution', 'aten::convolution_backward', 'aten::_slow_conv2d_forward',
                'aten::_slow_conv2d_backward', 'aten::mm', 'aten::addmm', 'aten::bmm', 'aten::baddbmm'}
+
+# %% ../nbs/10_bench.ipynb #3b7e2a90
+# the instruction sets a bench file reports: those that decide the products' speed and whether bfloat16 is native
+INSTRUCTION_SETS = {'avx2', 'fma', 'avx512f', 'avx512_vnni', 'avx512_bf16', 'amx_bf16', 'amx_tile', 'neon', 'asimd', 'sve', 'bf16'}
 
 # %% ../nbs/10_bench.ipynb #5c7e5f1a
 def _sync(device):
@@ -215,7 +219,7 @@ def bench(
     log(f"pretraining step: batch {cfg.batch_size}, T=50, V={layout.num_joints}, M={cfg.persons}, projector {cfg.projector}, "
         f"{cfg.warmup} + {cfg.steps} timed steps; linear evaluation: {cfg.linear_epochs} epochs on {cfg.linear_samples} sequences; "
         f"device {cfg.device}")
-    flags = sorted(cpu_flags() & {'avx2', 'fma', 'avx512f', 'avx512_vnni', 'avx512_bf16', 'amx_bf16', 'amx_tile', 'neon', 'asimd', 'sve', 'bf16'})
+    flags = sorted(cpu_flags() & INSTRUCTION_SETS)
     cap = f", oneDNN capped at ONEDNN_MAX_CPU_ISA={os.environ['ONEDNN_MAX_CPU_ISA']}" if os.environ.get('ONEDNN_MAX_CPU_ISA') else ''
     log(f"  instruction sets: {' '.join(flags) or 'not listed'} ({_cpu_name()}{cap})" if cfg.device == 'cpu' else f"  device: {torch.cuda.get_device_name(0)}")
     measured = {}

@@ -12,11 +12,13 @@ compiled tail is checked against eager with dropout off. Writes tail.json (setti
 """
 import argparse, json, sys, time
 from pathlib import Path
-import torch
+import torch, torch._dynamo
 import torch.nn.functional as F
 from torch import nn
+from pstl.bench import INSTRUCTION_SETS
 from pstl.core import atomic_write, provenance
-from pstl.encoder import FastDropout
+from pstl.encoder import STGCN, FastDropout
+from pstl.graph import KINECT20
 from pstl.pretrain import cpu_flags
 
 p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -27,9 +29,11 @@ p.add_argument('--force', action='store_true', help='measure again when tail.jso
 args = p.parse_args()
 if args.threads < 1 or args.repeats < 1: print(f"bench-tail: --threads and --repeats must be at least 1", file=sys.stderr); sys.exit(2)
 out = Path(args.out)/'tail.json'
+blocks = STGCN(KINECT20).blocks  # the encoder the N-UCLA study trains: each block's width, stride, dropout and residual
 settings = dict(threads=args.threads, repeats=args.repeats, batch=32, persons=1,
-                streams={'anchor': (50, 20), 'matm': (40, 20), 'csm': (50, 12)},  # (frames, joints) entering the encoder
-                widths=[16, 16, 16, 16, 32, 32, 32, 64, 64, 256], strides=[1, 1, 1, 1, 2, 1, 1, 2, 1, 1], dropout=0.5)
+                streams={'anchor': (50, 20), 'matm': (40, 20), 'csm': (50, 12)},  # (frames, joints): MATM removes 10 frames, CSM 8 joints
+                widths=[b.tcn[0].num_features for b in blocks], strides=[b.tcn[2].stride[0] for b in blocks],
+                dropout=max(b.tcn[4].p for b in blocks))
 if out.exists():
     try: kept = json.loads(out.read_text())['made_by']
     except (ValueError, KeyError, TypeError): print(f"{out}: not a tail.json this script wrote", file=sys.stderr); sys.exit(2)
@@ -41,9 +45,9 @@ def shapes():
     "(sequences, channels, frames, joints, dropout, residual) of every block's tail in one step."
     for frames, joints in settings['streams'].values():
         t = frames
-        for b, (c, s) in enumerate(zip(settings['widths'], settings['strides'])):
+        for b, c, s in zip(blocks, settings['widths'], settings['strides']):
             t = (t - 1) // s + 1
-            yield (settings['batch'] * settings['persons'], c, t, joints, 0.0 if b == 0 else settings['dropout'], b > 0)
+            yield (settings['batch'] * settings['persons'], c, t, joints, b.tcn[4].p, b.residual is not None)
 
 class EagerTail(nn.Module):
     "The library's tail: its batch norm and dropout modules, the residual, ReLU."
@@ -56,7 +60,6 @@ def fused(y, res, weight, bias, p: float):
     z = F.batch_norm(y, None, None, weight, bias, training=True, eps=1e-5)
     return F.relu(F.dropout(z, p, training=True) + res)
 
-import torch._dynamo
 for knob in ('recompile_limit', 'cache_size_limit'):  # static shapes compile once per tail shape: let it, not fall back to eager
     if hasattr(torch._dynamo.config, knob): setattr(torch._dynamo.config, knob, 256)
 static, dynamic = torch.compile(fused, dynamic=False), torch.compile(fused, dynamic=True)
@@ -97,8 +100,7 @@ for name in ('inductor-static', 'inductor-dynamic'):
     results[name]['vs_eager'] = round(results[name]['ms_per_step'] / results['eager']['ms_per_step'], 3)
     results[name]['max_abs_diff_dropout_off'] = diff[name]
     results[name]['check_compile_s'] = compile_s[name]
-flags = sorted(cpu_flags() & {'avx2', 'fma', 'avx512f', 'avx512_bf16', 'amx_bf16'})
-doc = dict(made_by=settings, results=results, cpu_flags=flags, tails_per_step=len(cases),
+doc = dict(made_by=settings, results=results, cpu_flags=sorted(cpu_flags() & INSTRUCTION_SETS), tails_per_step=len(cases),
            provenance=provenance(time.perf_counter() - t_start))
 atomic_write(out, lambda f: f.write((json.dumps(doc, indent=1) + '\n').encode()))
 print(f"wrote {out}")
